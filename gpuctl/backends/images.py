@@ -1,0 +1,88 @@
+"""Default backend images and the registry mirror.
+
+GPUStack publishes its backends as `gpustack/runner` images tagged
+`{ACCEL}{ACCEL_VERSION}[-{VARIANT}]-{SERVICE}{SERVICE_VERSION}` (gpustack-runner's naming
+convention), e.g. `gpustack/runner:cuda12.8-vllm0.11.0` or `gpustack/runner:cann8.2-910b-mindie2.1.rc2`.
+gpuctl pins one backend version per backend (overridable per deployment with `backendVersion`, or
+replaced entirely with `image`) and one accelerator toolkit per accelerator kind.
+
+llama-box is published upstream as release binaries, not as a runner image; gpuctl names its image
+with the same scheme (`gpustack/runner:cuda12.8-llama-box0.0.154`) so that a registry mirror can
+carry it; set `image:` to use your own build.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Accelerator = Literal["nvidia", "amd", "ascend-910b", "ascend-310p", "cpu"]
+
+NAMESPACE = "gpustack/runner"
+
+DEFAULT_VERSIONS: dict[str, str] = {
+    "vllm": "0.11.0",
+    "sglang": "0.5.5",
+    "mindie": "2.1.rc2",
+    "voxbox": "0.0.20",
+    "llama-box": "0.0.154",
+}
+
+TOOLKITS: dict[Accelerator, str] = {
+    "nvidia": "cuda12.8",
+    "amd": "rocm7.0",
+    "ascend-910b": "cann8.2-910b",
+    "ascend-310p": "cann8.2-310p",
+    "cpu": "cpu",
+}
+
+SUPPORTED: dict[str, tuple[Accelerator, ...]] = {
+    "vllm": ("nvidia", "amd", "ascend-910b", "ascend-310p"),
+    "sglang": ("nvidia", "amd", "ascend-910b"),
+    "mindie": ("ascend-910b", "ascend-310p"),
+    # VoxBox on CPU runs the CUDA image with no device visible (it falls back to the CPU itself).
+    "voxbox": ("nvidia",),
+    "llama-box": ("nvidia", "amd", "ascend-910b", "ascend-310p", "cpu"),
+}
+"""Accelerators for which a default image exists. Others need an explicit `image`."""
+
+SERVICE_TAGS = {
+    "vllm": "vllm",
+    "sglang": "sglang",
+    "mindie": "mindie",
+    "voxbox": "voxbox",
+    "llama-box": "llama-box",
+}
+
+
+def default_image(backend: str, accelerator: Accelerator, version: str | None = None) -> str:
+    """`gpustack/runner:<toolkit>-<service><version>` for a backend on an accelerator kind."""
+    if backend == "voxbox" and accelerator == "cpu":
+        accelerator = "nvidia"
+    toolkit = TOOLKITS[accelerator]
+    return f"{NAMESPACE}:{toolkit}-{SERVICE_TAGS[backend]}{version or DEFAULT_VERSIONS[backend]}"
+
+
+def with_mirror(image: str, mirror: str | None) -> str:
+    """Rewrite a Docker Hub image reference to pull through `mirror`.
+
+    `gpustack/runner:tag` → `MIRROR/gpustack/runner:tag`; `docker.io/x/y` likewise; an image that
+    already names another registry (a first path part with a dot or a colon, or localhost) is
+    left alone: the user chose that registry explicitly.
+    """
+    if not mirror:
+        return image
+    mirror = mirror.rstrip("/")
+    first, _, rest = image.partition("/")
+    if rest and first in ("docker.io", "index.docker.io", "registry-1.docker.io"):
+        image = rest
+    elif rest and ("." in first or ":" in first or first == "localhost"):
+        return image
+    if "/" not in image:
+        image = f"library/{image}"
+    return f"{mirror}/{image}"
+
+
+def all_default_images() -> list[str]:
+    """Every default image reference gpuctl may pull (the sandbox registry carries all of them)."""
+    images = {default_image(backend, accel) for backend, accels in SUPPORTED.items() for accel in accels}
+    return sorted(images)

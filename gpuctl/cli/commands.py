@@ -1,0 +1,11 @@
+"""The list of command groups. Each module's `register(app)` adds its commands."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    from gpuctl.cli import validate
+
+    validate.register(app)
