@@ -24,3 +24,7 @@ BACKEND = "gpuctl.backend"
 SERVED_NAME = "gpuctl.served-name"
 READINESS_PATH = "gpuctl.readiness-path"
 """HTTP path apply and `gpuctl status` poll on PORT to know the backend serves."""
+SPEC = "gpuctl.spec"
+"""The container's canonical ContainerSpec as compact JSON (labels left out, file contents by
+digest, secret values never present), so a plan can say *what* changed, not only that the hash
+did."""

@@ -1,0 +1,517 @@
+"""The scheduler: on which host and devices every replica runs (pure).
+
+Order, so that the result is stable and running work is not disturbed:
+
+1. Containers the plan deletes (spec removed, scaled down, duplicates) give their memory back.
+2. Running replicas stay where they are if they still fit there, their own claim not counted
+   against themselves (no churn). One that no longer fits keeps its claim until it has a new place.
+3. The rest — new replicas, and running ones that must move — are placed largest first, then by
+   name and replica: pinned devices if the deployment pins, else the device-set steps of
+   `gpuctl.schedule.select`. A running replica that fits nowhere is left running as it is.
+
+Replicas not seen on any probed host are not created while a host that could run them could not
+be probed: they may be running there, and a second copy would be a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from gpuctl.errors import Diagnostic, Location
+from gpuctl.facts import HostFacts
+from gpuctl.schedule import reasons, select
+from gpuctl.schedule.capacity import DeviceState, Fleet, HostState, holder_name
+from gpuctl.schedule.demand import Demand, claim_of
+from gpuctl.schedule.filters import HostClasses, selector_problem, status_problem
+from gpuctl.schedule.observed import Observed
+from gpuctl.schedule.select import Choice, Part, Search
+from gpuctl.schedule.types import Placement, Worker
+from gpuctl.schedule.units import size
+from gpuctl.spec.models import Cluster, parse_device_ref
+
+PROBED_LABELS = frozenset({"os", "arch", "accelerator"})
+
+ReplicaKey = tuple[str, str, int]
+"""(cluster, deployment, replica)."""
+
+
+@dataclass
+class Request:
+    """One deployment to place, with the containers its replicas have now."""
+
+    demand: Demand
+    location: Location = field(default_factory=Location)
+    current: dict[int, list[Observed]] = field(default_factory=dict)
+    """Replica index → its containers (one per role), for replicas the spec still wants."""
+
+    @property
+    def name(self) -> str:
+        return self.demand.name
+
+    @property
+    def cluster(self) -> str:
+        return self.demand.cluster.metadata.name
+
+    def key(self, replica: int) -> ReplicaKey:
+        return (self.cluster, self.name, replica)
+
+
+@dataclass
+class Schedule:
+    placements: list[Placement]
+    moved: dict[ReplicaKey, str]
+    """Running replicas that must leave their devices, and why ("device 3 now busy (...)")."""
+    kept: dict[ReplicaKey, str]
+    """Running replicas left exactly as they are although the spec wants a change, and why."""
+    diagnostics: list[Diagnostic]
+    fleet: Fleet
+    before: dict[str, dict[str, tuple[int, tuple[tuple[str, int], ...]]]]
+    """Host → device key → (memory in use, holders) before this plan."""
+
+
+class Ports:
+    """Backend ports from each cluster's range, unique per host; a replica keeps its number."""
+
+    def __init__(self, clusters: list[Cluster]) -> None:
+        self.ranges = {c.metadata.name: (c.spec.port_range.start, c.spec.port_range.end) for c in clusters}
+
+    def free(self, host: HostState) -> bool:
+        start, end = self.ranges.get(host.cluster, (0, -1))
+        return sum(1 for p in host.ports if start <= p <= end) < end - start + 1
+
+    def take(self, host: HostState, preferred: int | None, own: set[int]) -> int:
+        start, end = self.ranges[host.cluster]
+        if (
+            preferred is not None
+            and start <= preferred <= end
+            and (preferred not in host.ports or preferred in own)
+        ):
+            host.ports.add(preferred)
+            return preferred
+        port = start
+        while port in host.ports:
+            port += 1
+        host.ports.add(port)
+        return port
+
+
+def schedule(
+    requests: list[Request],
+    hosts: list[HostFacts],
+    clusters: list[Cluster],
+    observed: list[Observed],
+    releasing: list[Observed],
+) -> Schedule:
+    """Place every replica of `requests` on the probed `hosts`; see the module docstring."""
+    return _Scheduler(hosts, clusters, observed).run(requests, releasing)
+
+
+class _Scheduler:
+    def __init__(self, hosts: list[HostFacts], clusters: list[Cluster], observed: list[Observed]) -> None:
+        spec_labels = {h.name: h.labels for c in clusters for h in c.spec.hosts}
+        self.fleet = Fleet(hosts, spec_labels, observed)
+        self.classes = HostClasses(self.fleet)
+        self.ports = Ports(clusters)
+        self.counts: dict[str, Counter[int]] = {}
+        self.pins_taken: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+        self.placements: list[Placement] = []
+        self.moved: dict[ReplicaKey, str] = {}
+        self.kept: dict[ReplicaKey, str] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.cluster_hosts = Counter(h.cluster for h in self.fleet.hosts)
+
+    # ------------------------------------------------------------------ the passes
+
+    def run(self, requests: list[Request], releasing: list[Observed]) -> Schedule:
+        before = self._usage()
+        for obs in releasing:
+            self._release_observed(obs)
+        masks = {id(r): self._mask(r) for r in requests}
+        pool: list[tuple[Request, int]] = []
+        for req in sorted(requests, key=lambda r: (r.cluster, r.name)):
+            for replica in sorted(req.current):
+                why = self._keep(req, replica, masks[id(req)])
+                if why is not None:
+                    self.moved[req.key(replica)] = why
+                    pool.append((req, replica))
+            missing = [i for i in range(req.demand.deployment.spec.replicas) if i not in req.current]
+            held = self._unprobed_candidates(req) if missing else []
+            if held:
+                self._hold(req, missing, held)
+            else:
+                pool.extend((req, i) for i in missing)
+        sizes = {id(r): self._size(r, masks[id(r)]) for r in requests}
+        pool.sort(key=lambda item: (-sizes[id(item[0])], item[0].cluster, item[0].name, item[1]))
+        for req, replica in pool:
+            self._place(req, replica, masks[id(req)])
+        self.placements.sort(key=lambda p: (p.cluster, p.deployment, p.replica))
+        return Schedule(self.placements, self.moved, self.kept, self.diagnostics, self.fleet, before)
+
+    def _keep(self, req: Request, replica: int, mask: bytearray) -> str | None:
+        """Keep a running replica where it is; None when kept, else why it must move."""
+        parts = sorted(req.current[replica], key=lambda o: (o.role != "leader", o.role != "main", o.role))
+        choice = self._fit_in_place(req, parts, mask)
+        if isinstance(choice, str):
+            return choice
+        for obs in parts:
+            self._release_observed(obs)
+        self._commit(req, replica, choice, {o.host: o.port for o in parts})
+        return None
+
+    def _fit_in_place(self, req: Request, parts: list[Observed], mask: bytearray) -> Choice | str:
+        demand = req.demand
+        fleet = self.fleet
+        chosen: list[Part] = []
+        for obs in parts:
+            host = fleet.by_name.get(obs.host)
+            if host is None or host.cluster != req.cluster:
+                return f"host {obs.host} is no longer in cluster {req.cluster}"
+            if not mask[host.rank]:
+                why = self._filter_reason(req, host) or "it is no longer eligible"
+                return f"host {host.name} no longer qualifies: {why}"
+            devices: list[DeviceState] = []
+            for key in obs.devices:
+                dev = host.device(key)
+                if dev is None:
+                    return f"device {key} is gone from {host.name}"
+                if not dev.schedulable:
+                    return f"device {key} on {host.name} is unhealthy ({dev.device.health})"
+                devices.append(dev)
+            chosen.append(Part(host, devices, obs.role if len(parts) > 1 else "main"))
+        if len(parts) > 1 and not demand.placement.distributed:
+            return "placement.distributed is off"
+        if demand.placement.devices:
+            groups = _pin_groups(demand)
+            for part in chosen:
+                if sorted(d.key for d in part.devices) != sorted(groups.get(part.host.name, [])):
+                    return "placement.devices pins other devices"
+        m = len(chosen[0].devices)
+        if any(len(p.devices) != m for p in chosen):
+            return "its hosts hold different numbers of devices"
+        if m == 0:
+            return self._cpu_in_place(req, chosen[0])
+        n = len(chosen)
+        problem = demand.parallel_problem(m, n)
+        if problem is not None:
+            return f"{m} device(s) per host no longer allowed: {problem}"
+        own = {o.host: o for o in parts}
+        est = demand.estimate(tuple(d.total for p in chosen for d in p.devices), m, n)
+        if est.verdict != "fits" and demand.may_offload and n == 1 and m == 1:
+            dev, mine = chosen[0].devices[0], own[chosen[0].host.name]
+            offered = dev.free + (mine.memory if mine.active else 0)
+            est = demand.estimate(
+                (offered // select.OFFLOAD_GRANULARITY * select.OFFLOAD_GRANULARITY,), 1, offload=True
+            )
+        if est.verdict != "fits":
+            return (
+                f"the new spec needs {size(est.required_per_device)} per device, "
+                f"more than its {m * n} device(s) of {size(chosen[0].devices[0].total)} hold"
+            )
+        need = claim_of(est)
+        for part in chosen:
+            mine = own[part.host.name]
+            back = mine.memory if mine.active else 0
+            who = holder_name(req.name, mine.replica, mine.role)
+            for dev in part.devices:
+                if dev.free + back < need:
+                    return (
+                        f"device {dev.key} on {part.host.name} now busy ({dev.why_busy(who)}): "
+                        f"needs {size(need)}, {size(max(dev.free + back, 0))} free"
+                    )
+        return Choice(chosen, est, tensor_parallel=m, pipeline_parallel=n)
+
+    def _cpu_in_place(self, req: Request, part: Part) -> Choice | str:
+        demand = req.demand
+        if not demand.may_offload:
+            return "it runs on the CPU and placement.cpuOffload is off"
+        est = demand.estimate((), 1, offload=True)
+        if est.verdict != "fits":
+            return "it no longer fits on the CPU"
+        return Choice([part], est)
+
+    def _place(self, req: Request, replica: int, mask: bytearray) -> None:
+        demand = req.demand
+        key = req.key(replica)
+        if demand.placement.devices:
+            found: Choice | str = self._pinned(req, replica, mask)
+        else:
+            search = Search(
+                self.fleet,
+                demand,
+                mask,
+                self.counts.setdefault(req.name, Counter()).__getitem__,
+                self.ports.free,
+            )
+            found = (
+                select.on_devices(search)
+                or select.with_offload(search)
+                or select.across_hosts(search)
+                or self._unschedulable(req, replica, mask)
+            )
+        if isinstance(found, str):
+            current = req.current.get(replica)
+            if current:
+                self.kept[key] = f"left as it is: {found}"
+                found += "; the running replica is left as it is"
+            self.diagnostics.append(
+                Diagnostic(
+                    found,
+                    location=req.location,
+                    code="unschedulable",
+                    hint="free devices, lower the memory it needs (e.g. --max-model-len), or widen placement",
+                )
+            )
+            return
+        previous = {o.host: o.port for o in req.current.get(replica, [])}
+        for obs in req.current.get(replica, []):
+            self._release_observed(obs)
+        self._commit(req, replica, found, previous)
+
+    # ------------------------------------------------------------------ pinned devices
+
+    def _pinned(self, req: Request, replica: int, mask: bytearray) -> Choice | str:
+        demand = req.demand
+        groups = _pin_groups(demand)
+        slots = (
+            [dict(groups)] if demand.placement.distributed else [{h: k} for h, k in sorted(groups.items())]
+        )
+        taken = self.pins_taken.setdefault(req.name, set())
+        problems: list[str] = []
+        for slot in slots:
+            ident = tuple(sorted((h, ",".join(keys)) for h, keys in slot.items()))
+            if ident in taken:
+                continue
+            found = self._pinned_slot(req, replica, slot, mask)
+            if isinstance(found, str):
+                problems.append(found)
+                continue
+            return found
+        subject = _subject(req, replica)
+        if not problems:
+            return f"{subject}: every pinned device set is taken by another replica ({len(slots)} for " + (
+                f"{demand.deployment.spec.replicas} replicas)"
+            )
+        return f"{subject}: " + "; ".join(problems)
+
+    def _pinned_slot(
+        self, req: Request, replica: int, slot: dict[str, list[str]], mask: bytearray
+    ) -> Choice | str:
+        demand = req.demand
+        parts: list[Part] = []
+        for i, (host_name, keys) in enumerate(sorted(slot.items())):
+            host = self.fleet.by_name.get(host_name)
+            if host is None or host.cluster != req.cluster:
+                return f"pinned host {host_name} is not a host of cluster {req.cluster}"
+            if not mask[host.rank]:
+                return f"pinned host {host_name} {self._filter_reason(req, host) or 'is not eligible'}"
+            devices: list[DeviceState] = []
+            for key in keys:
+                dev = host.device(key)
+                if dev is None:
+                    have = ", ".join(d.key for d in host.devices) or "none"
+                    return f"{host_name} has no device {key} (devices: {have})"
+                devices.append(dev)
+            role = "main" if len(slot) == 1 else ("leader" if i == 0 else f"worker-{i}")
+            parts.append(Part(host, devices, role))
+        m, n = len(parts[0].devices), len(parts)
+        if any(len(p.devices) != m for p in parts):
+            return (
+                "pinned hosts have different numbers of devices; distributed replicas need the same on each"
+            )
+        if any(d.mig for p in parts for d in p.devices) and m * n > 1:
+            return "MIG instances cannot be joined for tensor parallelism; pin one instance per replica"
+        problem = demand.parallel_problem(m, n)
+        if problem is not None:
+            return f"pinned devices cannot split the model {m * n} ways: {problem}"
+        est = demand.estimate(tuple(d.total for p in parts for d in p.devices), m, n)
+        need = claim_of(est)
+        short = [d for p in parts for d in p.devices if d.free < need]
+        where = ",".join(f"{p.host.name}:{d.key}" for p in parts for d in p.devices)
+        if est.verdict == "fits" and not short:
+            return Choice(parts, est, tensor_parallel=m, pipeline_parallel=n)
+        if est.verdict != "fits":
+            held = size(parts[0].devices[0].total)
+            detail = f"needs {size(est.required_per_device)} per device, they hold {held}"
+        else:
+            lowest = min(d.free for d in short)
+            detail = f"need {m * n} × {size(need)}, free {size(max(lowest, 0))} on {short[0].key}"
+        message = f"pinned devices {where} cannot hold {_subject(req, replica)} ({detail})"
+        if demand.placement.allow_overcommit:
+            self.diagnostics.append(
+                Diagnostic(
+                    message + "; placed anyway because placement.allowOvercommit is set",
+                    location=req.location,
+                    severity="warning",
+                    code="overcommit",
+                )
+            )
+            return Choice(parts, est, tensor_parallel=m, pipeline_parallel=n, overcommit=True)
+        return message + "; set placement.allowOvercommit to place it anyway"
+
+    # ------------------------------------------------------------------ helpers
+
+    def _commit(self, req: Request, replica: int, choice: Choice, previous: dict[str, int | None]) -> None:
+        need = choice.claim
+        workers: list[Worker] = []
+        counts = self.counts.setdefault(req.name, Counter())
+        own_ports = {p for p in previous.values() if p is not None}
+        for part in choice.parts:
+            who = holder_name(req.name, replica, part.role)
+            if part.devices:
+                self.fleet.claim(part.host, part.devices, need, who)
+            part.host.ram_free -= choice.estimate.cpu_memory
+            preferred = previous.get(part.host.name) or next(iter(sorted(own_ports)), None)
+            port = self.ports.take(part.host, preferred, own_ports if part.host.name in previous else set())
+            counts[part.host.rank] += 1
+            workers.append(
+                Worker(
+                    host=part.host.name,
+                    address=part.host.facts.address,
+                    devices=[d.key for d in part.devices],
+                    role=part.role,
+                    port=port,
+                )
+            )
+        if req.demand.placement.devices:
+            slot = {}
+            for part in choice.parts:
+                slot[part.host.name] = ",".join(d.key for d in part.devices)
+            self.pins_taken.setdefault(req.name, set()).add(tuple(sorted(slot.items())))
+        self.placements.append(
+            Placement(
+                deployment=req.name,
+                cluster=req.cluster,
+                replica=replica,
+                backend=req.demand.backend,
+                backend_reason=req.demand.backend_reason,
+                workers=workers,
+                tensor_parallel=choice.tensor_parallel,
+                pipeline_parallel=choice.pipeline_parallel,
+                estimate=choice.estimate,
+                overcommit=choice.overcommit,
+            )
+        )
+
+    def _release_observed(self, obs: Observed) -> None:
+        host = self.fleet.by_name.get(obs.host)
+        if host is None or not obs.active:
+            return
+        devices = [d for d in (host.device(k) for k in obs.devices) if d is not None]
+        who = holder_name(obs.deployment, obs.replica, obs.role)
+        if all((who, obs.memory) in d.holders for d in devices):
+            self.fleet.release(host, devices, obs.memory, who)
+
+    def _verdicts(self, req: Request) -> list[str | None]:
+        demand = req.demand
+        return self.classes.verdicts(
+            demand.identity,
+            req.cluster,
+            demand.placement.selector,
+            lambda host: demand.host_problem(host.facts),
+        )
+
+    def _mask(self, req: Request) -> bytearray:
+        only = set(req.demand.placement.hosts) or None
+        return self.classes.eligible(self._verdicts(req), only)
+
+    def _filter_reason(self, req: Request, host: HostState) -> str | None:
+        only = set(req.demand.placement.hosts) or None
+        return self.classes.reasons(self._verdicts(req), only, req.cluster).get(host.name)
+
+    def _size(self, req: Request, mask: bytearray) -> int:
+        """Memory one replica claims on the largest eligible devices (for largest-first order)."""
+        demand = req.demand
+        shapes = {
+            dev.shape
+            for hosts, verdict in zip(self.classes.classes, self._verdicts(req), strict=True)
+            if verdict is None
+            for dev in hosts[0].devices
+            if dev.schedulable
+        }
+        for shape in sorted(shapes, key=lambda s: (-s[2], s)):
+            largest = sum(1 for d in _first_with(self.classes, shape).devices if d.shape == shape)
+            for k in select.sizes(demand, largest if not shape[3] else 1):
+                if demand.parallel_problem(k) is None:
+                    est = demand.estimate((shape[2],) * k, k)
+                    if est.verdict == "fits":
+                        return k * claim_of(est)
+        return demand.model.weight_bytes or 0
+
+    def _unschedulable(self, req: Request, replica: int, mask: bytearray) -> str:
+        demand = req.demand
+        only = set(demand.placement.hosts) or None
+        filtered = self.classes.reasons(self._verdicts(req), only, req.cluster)
+        per_host: list[reasons.HostReason] = []
+        for name, why in sorted(filtered.items()):
+            host = self.fleet.by_name[name]
+            if why is not None:
+                per_host.append(reasons.HostReason(why, name))
+            else:
+                per_host.append(reasons.memory_reason(demand, host, self.ports.free(host)))
+        text = reasons.sentence(_subject(req, replica), self.cluster_hosts[req.cluster], per_host)
+        if demand.placement.distributed:
+            text += "; no group of hosts holds it together either"
+        return text
+
+    def _unprobed_candidates(self, req: Request) -> list[str]:
+        """Hosts that could not be probed but might run this deployment."""
+        demand = req.demand
+        placement = demand.placement
+        pinned = {parse_device_ref(ref)[0] for ref in placement.devices}
+        found = []
+        for host in self.fleet.hosts:
+            if host.usable or host.cluster != req.cluster:
+                continue
+            if placement.hosts and host.name not in placement.hosts:
+                continue
+            if pinned and host.name not in pinned:
+                continue
+            known = {
+                k: v for k, v in placement.selector.items() if k in host.labels or k not in PROBED_LABELS
+            }
+            if selector_problem(known, host.labels) is None:
+                found.append(host.name)
+        return found
+
+    def _hold(self, req: Request, missing: list[int], hosts: list[str]) -> None:
+        which = ", ".join(str(i) for i in missing)
+        where = ", ".join(hosts)
+        status = ", ".join(status_problem(self.fleet.by_name[h]) or "" for h in hosts[:1])
+        self.diagnostics.append(
+            Diagnostic(
+                f"{req.name}: replica{'s' if len(missing) > 1 else ''} {which} not created: "
+                f"{where} {status} and may already run {'them' if len(missing) > 1 else 'it'}",
+                location=req.location,
+                code="held",
+                hint="bring the host back, or exclude it with placement.hosts or a selector",
+            )
+        )
+
+    def _usage(self) -> dict[str, dict[str, tuple[int, tuple[tuple[str, int], ...]]]]:
+        return {
+            host.name: {d.key: (d.foreign + d.claimed, tuple(d.holders)) for d in host.devices}
+            for host in self.fleet.hosts
+        }
+
+
+def _pin_groups(demand: Demand) -> dict[str, list[str]]:
+    """Pinned device keys per host, as the spec lists them (host order by name)."""
+    groups: dict[str, list[str]] = {}
+    for ref in demand.placement.devices:
+        host, key = parse_device_ref(ref)
+        groups.setdefault(host, []).append(key)
+    return dict(sorted(groups.items()))
+
+
+def _first_with(classes: HostClasses, shape: object) -> HostState:
+    for hosts in classes.classes:
+        if any(d.shape == shape for d in hosts[0].devices):
+            return hosts[0]
+    raise LookupError(shape)
+
+
+def _subject(req: Request, replica: int) -> str:
+    if req.demand.deployment.spec.replicas > 1:
+        return f"{req.name} replica {replica}"
+    return req.name
