@@ -127,7 +127,7 @@ class _Builder:
                 protected.add(name)
                 continue
             try:
-                backend, reason = backends.select_backend(deployment, model)
+                backend, reason = backends.select_backend(deployment.spec, model)
                 problems = backends.check_parameters(deployment, backend)
             except GpuctlError as error:
                 problems = [_at(d, location) for d in error.diagnostics]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gpuctl import backends
-from gpuctl.estimate import estimate
+from gpuctl import estimate as estimator
 from gpuctl.estimate.types import Estimate, EstimateRequest
 from gpuctl.facts import HostFacts
 from gpuctl.models.info import ModelInfo
@@ -50,7 +50,7 @@ class EstimateCache:
         answer = self._answers.get(key)
         if answer is None:
             self.asked += 1
-            answer = self._answers[key] = estimate(model, request)
+            answer = self._answers[key] = estimator.estimate(model, request)
         return answer
 
 

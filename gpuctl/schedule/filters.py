@@ -33,10 +33,7 @@ def class_key(host: HostState) -> ClassKey:
         (docker.reachable, docker.server_version, tuple(docker.runtimes), docker.gpus_supported)
         if docker
         else None,
-        tuple(
-            (d.vendor, d.name, d.memory_total, d.compute_capability, d.mig_profile, d.schedulable)
-            for d in host.devices
-        ),
+        tuple((d.shape, d.device.compute_capability, d.schedulable) for d in host.devices),
     )
 
 

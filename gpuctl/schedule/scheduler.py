@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from gpuctl.errors import Diagnostic, Location
 from gpuctl.facts import HostFacts
 from gpuctl.schedule import reasons, select
-from gpuctl.schedule.capacity import DeviceState, Fleet, HostState, holder_name
+from gpuctl.schedule.capacity import DeviceState, Fleet, HostState, ShapeIndex, holder_name
 from gpuctl.schedule.demand import Demand, claim_of
 from gpuctl.schedule.filters import HostClasses, selector_problem, status_problem
 from gpuctl.schedule.observed import Observed
@@ -78,7 +78,8 @@ class Ports:
 
     def free(self, host: HostState) -> bool:
         start, end = self.ranges.get(host.cluster, (0, -1))
-        return sum(1 for p in host.ports if start <= p <= end) < end - start + 1
+        room = end - start + 1
+        return len(host.ports) < room or sum(1 for p in host.ports if start <= p <= end) < room
 
     def take(self, host: HostState, preferred: int | None, own: set[int]) -> int:
         start, end = self.ranges[host.cluster]
@@ -120,6 +121,7 @@ class _Scheduler:
         self.kept: dict[ReplicaKey, str] = {}
         self.diagnostics: list[Diagnostic] = []
         self.cluster_hosts = Counter(h.cluster for h in self.fleet.hosts)
+        self.unprobed = [h for h in self.fleet.hosts if not h.usable]
 
     # ------------------------------------------------------------------ the passes
 
@@ -128,6 +130,7 @@ class _Scheduler:
         for obs in releasing:
             self._release_observed(obs)
         masks = {id(r): self._mask(r) for r in requests}
+        shapes = {id(r): self._shapes(r) for r in requests}
         pool: list[tuple[Request, int]] = []
         for req in sorted(requests, key=lambda r: (r.cluster, r.name)):
             for replica in sorted(req.current):
@@ -141,10 +144,10 @@ class _Scheduler:
                 self._hold(req, missing, held)
             else:
                 pool.extend((req, i) for i in missing)
-        sizes = {id(r): self._size(r, masks[id(r)]) for r in requests}
+        sizes = {id(r): self._size(r, shapes[id(r)]) for r in requests}
         pool.sort(key=lambda item: (-sizes[id(item[0])], item[0].cluster, item[0].name, item[1]))
         for req, replica in pool:
-            self._place(req, replica, masks[id(req)])
+            self._place(req, replica, masks[id(req)], shapes[id(req)])
         self.placements.sort(key=lambda p: (p.cluster, p.deployment, p.replica))
         return Schedule(self.placements, self.moved, self.kept, self.diagnostics, self.fleet, before)
 
@@ -230,19 +233,14 @@ class _Scheduler:
             return "it no longer fits on the CPU"
         return Choice([part], est)
 
-    def _place(self, req: Request, replica: int, mask: bytearray) -> None:
+    def _place(self, req: Request, replica: int, mask: bytearray, shapes: list[ShapeIndex]) -> None:
         demand = req.demand
         key = req.key(replica)
         if demand.placement.devices:
             found: Choice | str = self._pinned(req, replica, mask)
         else:
-            search = Search(
-                self.fleet,
-                demand,
-                mask,
-                self.counts.setdefault(req.name, Counter()).__getitem__,
-                self.ports.free,
-            )
+            counts = self.counts.setdefault(req.name, Counter())
+            search = Search(self.fleet, demand, mask, shapes, counts.__getitem__, self.ports.free)
             found = (
                 select.on_devices(search)
                 or select.with_offload(search)
@@ -419,9 +417,8 @@ class _Scheduler:
         only = set(req.demand.placement.hosts) or None
         return self.classes.reasons(self._verdicts(req), only, req.cluster).get(host.name)
 
-    def _size(self, req: Request, mask: bytearray) -> int:
-        """Memory one replica claims on the largest eligible devices (for largest-first order)."""
-        demand = req.demand
+    def _shapes(self, req: Request) -> list[ShapeIndex]:
+        """Indexes of the device shapes on hosts that pass the filters, largest devices first."""
         shapes = {
             dev.shape
             for hosts, verdict in zip(self.classes.classes, self._verdicts(req), strict=True)
@@ -429,11 +426,20 @@ class _Scheduler:
             for dev in hosts[0].devices
             if dev.schedulable
         }
-        for shape in sorted(shapes, key=lambda s: (-s[2], s)):
-            largest = sum(1 for d in _first_with(self.classes, shape).devices if d.shape == shape)
-            for k in select.sizes(demand, largest if not shape[3] else 1):
+        found = [
+            self.fleet.index[(req.cluster, shape)]
+            for shape in shapes
+            if (req.cluster, shape) in self.fleet.index
+        ]
+        return sorted(found, key=lambda idx: (-idx.shape[2], idx.shape))
+
+    def _size(self, req: Request, shapes: list[ShapeIndex]) -> int:
+        """Memory one replica claims on the largest eligible devices (for largest-first order)."""
+        demand = req.demand
+        for idx in shapes:
+            for k in select.sizes(demand, idx.max_size() if idx.multi else 1):
                 if demand.parallel_problem(k) is None:
-                    est = demand.estimate((shape[2],) * k, k)
+                    est = demand.estimate((idx.shape[2],) * k, k)
                     if est.verdict == "fits":
                         return k * claim_of(est)
         return demand.model.weight_bytes or 0
@@ -456,12 +462,14 @@ class _Scheduler:
 
     def _unprobed_candidates(self, req: Request) -> list[str]:
         """Hosts that could not be probed but might run this deployment."""
+        if not self.unprobed:
+            return []
         demand = req.demand
         placement = demand.placement
         pinned = {parse_device_ref(ref)[0] for ref in placement.devices}
         found = []
-        for host in self.fleet.hosts:
-            if host.usable or host.cluster != req.cluster:
+        for host in self.unprobed:
+            if host.cluster != req.cluster:
                 continue
             if placement.hosts and host.name not in placement.hosts:
                 continue
@@ -502,13 +510,6 @@ def _pin_groups(demand: Demand) -> dict[str, list[str]]:
         host, key = parse_device_ref(ref)
         groups.setdefault(host, []).append(key)
     return dict(sorted(groups.items()))
-
-
-def _first_with(classes: HostClasses, shape: object) -> HostState:
-    for hosts in classes.classes:
-        if any(d.shape == shape for d in hosts[0].devices):
-            return hosts[0]
-    raise LookupError(shape)
 
 
 def _subject(req: Request, replica: int) -> str:

@@ -60,6 +60,8 @@ class Search:
     demand: Demand
     mask: bytearray
     """Eligible hosts by rank (the filters' verdict)."""
+    shapes: list[ShapeIndex]
+    """Device shapes found on eligible hosts, largest devices first."""
     replicas_on: Callable[[int], int]
     """Replicas of this deployment already placed on a host (by rank)."""
     port_free: Callable[[HostState], bool]
@@ -81,7 +83,7 @@ def sizes(demand: Demand, largest: int) -> list[int]:
 
 def on_devices(search: Search) -> Choice | None:
     """Steps 1 and 2: the fewest devices of one host that hold the whole model."""
-    shapes = search.fleet.shapes(search.demand.cluster.metadata.name)
+    shapes = search.shapes
     largest = max((idx.max_size() for idx in shapes), default=0)
     for k in sizes(search.demand, largest):
         if search.demand.parallel_problem(k) is not None:
@@ -172,7 +174,7 @@ def across_hosts(search: Search) -> Choice | None:
     demand = search.demand
     if not demand.placement.distributed:
         return None
-    shapes = [idx for idx in search.fleet.shapes(demand.cluster.metadata.name) if idx.multi]
+    shapes = [idx for idx in search.shapes if idx.multi]
     largest = max((idx.max_size() for idx in shapes), default=0)
     hosts = sum(1 for rank, ok in enumerate(search.mask) if ok)
     splits = sorted(
