@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from gpuctl import backends
 from gpuctl import estimate as estimator
 from gpuctl.estimate.types import Estimate, EstimateRequest
-from gpuctl.facts import HostFacts
+from gpuctl.facts import Device, HostFacts
 from gpuctl.models.info import ModelInfo
 from gpuctl.spec.models import Cluster, ModelDeployment
 from gpuctl.spec.models import Placement as PlacementSpec
@@ -99,9 +99,14 @@ class Demand:
         return self.placement.cpu_offload and self.backend in OFFLOAD_BACKENDS
 
     @property
+    def selector(self) -> dict[str, str]:
+        """Host labels required: the backend's defaults (vLLM: linux/amd64) under the user's."""
+        return {**backends.default_selector(self.backend), **self.placement.selector}
+
+    @property
     def identity(self) -> tuple[object, ...]:
         """Deployments with equal identity get equal filter verdicts."""
-        selector = tuple(sorted(self.placement.selector.items()))
+        selector = tuple(sorted(self.selector.items()))
         return (self.cluster.metadata.name, selector, self.backend, *model_key(self.model))
 
     def parallel_problem(self, tensor_parallel: int, pipeline_parallel: int = 1) -> str | None:
@@ -121,6 +126,9 @@ class Demand:
 
     def host_problem(self, host: HostFacts) -> str | None:
         return backends.host_incompatibility(self.backend, self.model, host)
+
+    def device_problem(self, device: Device) -> str | None:
+        return backends.device_incompatibility(self.backend, device)
 
     def estimate(
         self,

@@ -40,9 +40,14 @@ class HostReason:
 def memory_reason(demand: Demand, host: HostState, port_free: bool) -> HostReason:
     """Why no device set of an eligible host can hold the model."""
     groups: dict[Shape, list[DeviceState]] = {}
+    unusable: str | None = None
     for dev in host.devices:
-        if dev.schedulable:
+        problem = demand.device_problem(dev.device)
+        if dev.schedulable and problem is None:
             groups.setdefault(dev.shape, []).append(dev)
+        unusable = unusable or problem
+    if not groups and unusable:
+        return HostReason(unusable)
     if not groups:
         extra = "" if demand.may_offload else " (placement.cpuOffload is off)"
         return HostReason(f"no usable accelerator devices{extra}")

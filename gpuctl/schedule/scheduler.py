@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 
-from gpuctl.errors import Diagnostic, Location
+from gpuctl.errors import Diagnostic, GpuctlError, Location
 from gpuctl.facts import HostFacts
 from gpuctl.schedule import reasons, select
 from gpuctl.schedule.capacity import DeviceState, Fleet, HostState, ShapeIndex, holder_name
@@ -71,29 +72,41 @@ class Schedule:
 
 
 class Ports:
-    """Backend ports from each cluster's range, unique per host; a replica keeps its number."""
+    """Backend ports from each cluster's range, unique per host; a replica keeps its number.
+
+    The leader of a replica spanning hosts also gets the next port, for the backends' distributed
+    init (Ray, SGLang --dist-init-addr: `gpuctl.backends.common.DIST_PORT_OFFSET`).
+    """
 
     def __init__(self, clusters: list[Cluster]) -> None:
         self.ranges = {c.metadata.name: (c.spec.port_range.start, c.spec.port_range.end) for c in clusters}
 
     def free(self, host: HostState) -> bool:
+        """Room for two more ports on the host (a leader's pair)."""
         start, end = self.ranges.get(host.cluster, (0, -1))
-        room = end - start + 1
+        room = end - start
         return len(host.ports) < room or sum(1 for p in host.ports if start <= p <= end) < room
 
-    def take(self, host: HostState, preferred: int | None, own: set[int]) -> int:
+    def take(self, host: HostState, preferred: int | None, own: set[int], span: int = 1) -> int:
         start, end = self.ranges[host.cluster]
-        if (
-            preferred is not None
-            and start <= preferred <= end
-            and (preferred not in host.ports or preferred in own)
-        ):
-            host.ports.add(preferred)
-            return preferred
-        port = start
-        while port in host.ports:
-            port += 1
-        host.ports.add(port)
+
+        def usable(port: int) -> bool:
+            return all(
+                start <= p <= end and (p not in host.ports or p in own) for p in range(port, port + span)
+            )
+
+        candidates = chain([preferred] if preferred is not None else [], range(start, end + 1))
+        port = next((p for p in candidates if usable(p)), None)
+        if port is None:
+            raise GpuctlError(
+                Diagnostic(
+                    f"no {span} free consecutive port(s) left in {start}-{end} on {host.name}",
+                    location=Location(host=host.name),
+                    hint="widen the cluster's spec.portRange",
+                    code="ports",
+                )
+            )
+        host.ports.update(range(port, port + span))
         return port
 
 
@@ -180,6 +193,9 @@ class _Scheduler:
                     return f"device {key} is gone from {host.name}"
                 if not dev.schedulable:
                     return f"device {key} on {host.name} is unhealthy ({dev.device.health})"
+                problem = demand.device_problem(dev.device)
+                if problem is not None:
+                    return problem
                 devices.append(dev)
             chosen.append(Part(host, devices, obs.role if len(parts) > 1 else "main"))
         if len(parts) > 1 and not demand.placement.distributed:
@@ -309,6 +325,9 @@ class _Scheduler:
                 if dev is None:
                     have = ", ".join(d.key for d in host.devices) or "none"
                     return f"{host_name} has no device {key} (devices: {have})"
+                problem = demand.device_problem(dev.device)
+                if problem is not None:
+                    return problem
                 devices.append(dev)
             role = "main" if len(slot) == 1 else ("leader" if i == 0 else f"worker-{i}")
             parts.append(Part(host, devices, role))
@@ -360,7 +379,8 @@ class _Scheduler:
                 self.fleet.claim(part.host, part.devices, need, who)
             part.host.ram_free -= choice.estimate.cpu_memory
             preferred = previous.get(part.host.name) or next(iter(sorted(own_ports)), None)
-            port = self.ports.take(part.host, preferred, own_ports if part.host.name in previous else set())
+            own = own_ports if part.host.name in previous else set()
+            port = self.ports.take(part.host, preferred, own, span=2 if part.role == "leader" else 1)
             counts[part.host.rank] += 1
             workers.append(
                 Worker(
@@ -405,7 +425,7 @@ class _Scheduler:
         return self.classes.verdicts(
             demand.identity,
             req.cluster,
-            demand.placement.selector,
+            demand.selector,
             lambda host: demand.host_problem(host.facts),
         )
 
@@ -424,7 +444,7 @@ class _Scheduler:
             for hosts, verdict in zip(self.classes.classes, self._verdicts(req), strict=True)
             if verdict is None
             for dev in hosts[0].devices
-            if dev.schedulable
+            if dev.schedulable and req.demand.device_problem(dev.device) is None
         }
         found = [
             self.fleet.index[(req.cluster, shape)]
@@ -475,9 +495,7 @@ class _Scheduler:
                 continue
             if pinned and host.name not in pinned:
                 continue
-            known = {
-                k: v for k, v in placement.selector.items() if k in host.labels or k not in PROBED_LABELS
-            }
+            known = {k: v for k, v in demand.selector.items() if k in host.labels or k not in PROBED_LABELS}
             if selector_problem(known, host.labels) is None:
                 found.append(host.name)
         return found
