@@ -18,6 +18,9 @@ from gpuctl.schedule.units import size
 Segment = tuple[str, str]
 Line = list[Segment]
 
+SHOWN_FOREIGN = 256 << 20
+"""Foreign use below this (driver reservations of a few MiB) is counted but not shown."""
+
 STYLE = {"create": "green", "replace": "yellow", "moved": "magenta", "delete": "red", "no-op": "dim"}
 
 
@@ -34,7 +37,7 @@ def symbol(change: Change) -> tuple[str, str]:
 def render_text(plan: Plan, color: bool = False) -> str:
     lines = plan_lines(plan)
     if not color:
-        return "".join("".join(text for text, _ in line) + "\n" for line in lines)
+        return "".join("".join(text for text, _ in line).rstrip() + "\n" for line in lines)
     import io
 
     from rich.console import Console
@@ -106,9 +109,8 @@ def _host(
 ) -> list[Line]:
     title: Line = [(f"Host {host.name}", "bold"), (f"  {host.address}  {host.accelerator}", "")]
     if host.status != "ok":
-        title.append(
-            (f"  could not be probed ({host.status}): {host.message or ''}; nothing on it is changed", "red")
-        )
+        why = f": {host.message}" if host.message else ""
+        title.append((f"  could not be probed ({host.status}){why}; nothing on it is changed", "red"))
     lines: list[Line] = [title]
     if host.devices:
         lines.append([("  device  product                        total       before → after", "dim")])
@@ -124,7 +126,7 @@ def _device(dev: DeviceUse) -> Line:
     figures = f"{size(dev.before):>9} → {size(dev.after):<9}"
     who = ", ".join(dev.holders_after)
     notes = []
-    if dev.foreign:
+    if dev.foreign >= SHOWN_FOREIGN:
         notes.append(f"foreign {size(dev.foreign)}")
     if not dev.schedulable:
         notes.append("unhealthy")
