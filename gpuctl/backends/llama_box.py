@@ -1,0 +1,259 @@
+"""llama-box: GGUF models (LLMs, vision-language with a projector, rerankers, image models).
+
+Command (seed 001 "llama-box", GPUStack's llama-box server):
+`llama-box --host --port --model FILE --alias NAME --gpu-layers N --ctx-size 8192 --parallel 4
+--no-mmap --no-warmup`, plus
+
+- `--gpu-layers` from the estimate: layers the devices hold; the rest run on the CPU, which
+  needs `placement.cpuOffload` (with no device at all the whole model runs on the CPU);
+- `--ctx-size 8192` (capped at the model's trained context) unless the user sets `-c`;
+- `--parallel 1` for rerankers and embedding models, `--rerank` / `--embeddings` for them;
+- `--images --image-vae-tiling` for image (stable-diffusion.cpp) models;
+- `--mmproj`: the projector ModelInfo chose (`*mmproj*.gguf`, f32 before f16); a user
+  `--mmproj` wins, a relative one is taken relative to the model file's directory;
+- across hosts: every worker host runs one RPC server (`--rpc-server-port`, its single device,
+  or its RAM with `--rpc-server-main-gpu -1`) and the leader gets `--rpc HOST:PORT,...` and a
+  `--tensor-split` of the memory claimed on each device (MiB, RPC servers first).
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from gpuctl.backends.common import (
+    Context,
+    Owned,
+    address_rules,
+    bind_address,
+    container,
+    device_access,
+    env_checks,
+    fail_on,
+    merge_env,
+    model_files,
+    owned_conflicts,
+    owned_flags,
+    served_name_rule,
+)
+from gpuctl.backends.params import Param, argv, find, in_range, refused, value_of
+from gpuctl.backends.types import ContainerSpec
+from gpuctl.errors import Diagnostic, Location
+from gpuctl.models.info import ModelInfo
+from gpuctl.schedule.types import Worker
+from gpuctl.spec.models import ModelDeployment
+
+NAME = "llama-box"
+HEALTH = "/health"
+READINESS_TIMEOUT = 1800
+DEFAULT_CONTEXT = 8192
+ALL_LAYERS = 999
+MiB = 1 << 20
+
+CTX_SIZE = ("-c", "--ctx-size")
+GPU_LAYERS = ("-ngl", "--gpu-layers", "--n-gpu-layers")
+ALIAS = ("-a", "--alias")
+MODEL = ("-m", "--model")
+MMPROJ = ("--mmproj",)
+TENSOR_SPLIT = ("-ts", "--tensor-split")
+PARALLEL = ("-np", "--parallel")
+CACHE_TYPE_K = ("-ctk", "--cache-type-k")
+RPC_SERVER = ("--rpc-server-host", "--rpc-server-port", "--rpc-server-main-gpu")
+
+
+def check(deployment: ModelDeployment, params: list[Param]) -> list[Diagnostic]:
+    spec = deployment.spec
+    served = spec.served_name or deployment.metadata.name
+    problems = env_checks(spec)
+    model = find(params, *MODEL)
+    if model:
+        problems.append(refused(model, "the model comes from spec.model", "set spec.model.file"))
+    for param in params:
+        if param.flag == "--rpc":
+            problems.append(
+                refused(
+                    param, "gpuctl connects the RPC servers of the placement", "set placement.distributed"
+                )
+            )
+        elif param.flag in RPC_SERVER:
+            problems.append(refused(param, "gpuctl starts RPC servers itself", "set placement.distributed"))
+    problems += owned_conflicts(params, [served_name_rule(served, *ALIAS)])
+    checks = [in_range(find(params, *CTX_SIZE), int, low=0), in_range(find(params, *GPU_LAYERS), int, low=-1)]
+    return problems + [problem for problem in checks if problem]
+
+
+def default_context(model: ModelInfo) -> int:
+    trained = model.gguf.context_length if model.gguf else None
+    return min(DEFAULT_CONTEXT, trained) if trained else DEFAULT_CONTEXT
+
+
+def estimate_options(params: list[Param], model: ModelInfo, deployment: ModelDeployment) -> dict[str, object]:
+    context = value_of(params, CTX_SIZE, int)
+    cache_type = find(params, *CACHE_TYPE_K)
+    return {
+        "context_length": context if context else default_context(model),
+        "kv_cache_dtype": cache_type.value if cache_type and cache_type.value else "auto",
+    }
+
+
+def render(ctx: Context) -> list[ContainerSpec]:
+    leader = ctx.leader
+    rpc_workers = ctx.placement.workers[1:]
+    problems = check(ctx.deployment, ctx.params) + _layer_checks(ctx)
+    problems += [
+        Diagnostic(
+            f"a llama-box RPC server uses one device; worker {w.role} on host {w.host} "
+            f"was given {len(w.devices)}",
+            location=Location(host=w.host),
+            hint="give each RPC worker one device (or none: it then serves from RAM)",
+            code="rpc-devices",
+        )
+        for w in rpc_workers
+        if len(w.devices) > 1
+    ]
+    owned = [
+        *address_rules(ctx, leader, ["--host"], ["--port"]),
+        served_name_rule(ctx.served_name, *ALIAS),
+        Owned(GPU_LAYERS, (str(_gpu_layers(ctx)),), "GPU layers", "the estimate decides how many layers fit"),
+    ]
+    fail_on(problems + owned_conflicts(ctx.params, owned))
+
+    fetch, name, mmproj = _files(ctx)
+    if not name:
+        fail_on(
+            [
+                Diagnostic(
+                    f"no GGUF file was chosen for {ctx.name}", path="spec.model.file", code="gguf-missing"
+                )
+            ]
+        )
+    files = model_files(ctx, downloads=False, files=fetch)
+    directory = files.directory or ""
+    command = [
+        "llama-box",
+        "--host",
+        bind_address(ctx, leader, "--host"),
+        "--port",
+        str(leader.port),
+        "--model",
+        posixpath.join(directory, name),
+        "--alias",
+        ctx.served_name,
+        "--gpu-layers",
+        str(_gpu_layers(ctx)),
+    ]
+    if not ctx.param(*CTX_SIZE):
+        command += ["--ctx-size", str(ctx.placement.estimate.context_length or default_context(ctx.model))]
+    if not ctx.param(*PARALLEL):
+        command += ["--parallel", "1" if ctx.model.category in ("reranker", "embedding") else "4"]
+    command += ["--no-mmap", "--no-warmup"]
+    command += {
+        "reranker": ["--rerank"],
+        "embedding": ["--embeddings"],
+        "image": ["--images", "--image-vae-tiling"],
+    }.get(ctx.model.category, [])
+    if mmproj:
+        command += ["--mmproj", posixpath.join(directory, mmproj)]
+    if rpc_workers:
+        command += ["--rpc", ",".join(f"{w.address}:{w.port}" for w in rpc_workers)]
+    split = _tensor_split(ctx)
+    if split and not ctx.param(*TENSOR_SPLIT):
+        command += ["--tensor-split", split]
+    command += argv(ctx.params, drop=owned_flags(owned) | set(MMPROJ))
+
+    specs = []
+    for worker in ctx.placement.workers:
+        access = device_access(worker, ctx.devices(worker))
+        env, env_problems = merge_env(ctx.deployment.spec, defaults={}, owned=dict(files.env) | access.env)
+        fail_on(env_problems)
+        specs.append(
+            container(
+                ctx,
+                worker,
+                backend=NAME,
+                command=command if worker is leader else _rpc_server(worker),
+                readiness_path=HEALTH,
+                readiness_timeout=READINESS_TIMEOUT,
+                access=access,
+                env=env,
+                files=files,
+                shm_size=None,
+            )
+        )
+    return specs
+
+
+def _gpu_layers(ctx: Context) -> int:
+    if not ctx.all_devices():
+        return 0
+    estimate = ctx.placement.estimate
+    for layers in (estimate.gpu_layers, estimate.total_layers):
+        if layers is not None:
+            return layers
+    return ALL_LAYERS
+
+
+def _layer_checks(ctx: Context) -> list[Diagnostic]:
+    """Layers left on the CPU need placement.cpuOffload (seed: CPU offloading must be allowed)."""
+    if ctx.deployment.spec.placement.cpu_offload:
+        return []
+    estimate = ctx.placement.estimate
+    total = estimate.total_layers
+    layers = _gpu_layers(ctx)
+    if not ctx.all_devices() or (total is not None and layers < total):
+        on_cpu = "all" if not ctx.all_devices() else f"{total - layers} of {total}"  # type: ignore[operator]
+        return [
+            Diagnostic(
+                f"{on_cpu} layers of {ctx.name} would run on the CPU, "
+                "which placement.cpuOffload does not allow",
+                path="spec.placement.cpuOffload",
+                hint="set cpuOffload: true or give the replica more device memory",
+                code="cpu-offload-needed",
+            )
+        ]
+    return []
+
+
+def _files(ctx: Context) -> tuple[list[str], str, str | None]:
+    """(repository files to fetch, model file and projector relative to the model directory).
+
+    The projector may be absolute (a user --mmproj); posixpath.join keeps it as it is.
+    """
+    gguf = ctx.model.gguf
+    local = ctx.deployment.spec.model.local or ""
+    name = posixpath.basename(local) if local.endswith(".gguf") else (gguf.name if gguf else "")
+    files = [name, *(gguf.split_files if gguf else [])]
+    given = ctx.param(*MMPROJ)
+    mmproj = None
+    if given and given.value:
+        mmproj = given.value
+        if not mmproj.startswith("/"):
+            mmproj = posixpath.normpath(posixpath.join(posixpath.dirname(name), mmproj))
+            files.append(mmproj)
+    elif ctx.model.mmproj:
+        mmproj = ctx.model.mmproj.name
+        files.append(mmproj)
+    return files, name, mmproj
+
+
+def _tensor_split(ctx: Context) -> str | None:
+    """Memory claimed per device, RPC servers first (llama-box orders RPC devices before local
+    ones); None with a single device."""
+    per_device = ctx.placement.estimate.per_device
+    rpc = ctx.placement.workers[1:]
+    local = ctx.leader.devices
+    count = len(rpc) + len(local)
+    if count < 2 or per_device is None:
+        return None
+    return ",".join([str(per_device.total // MiB)] * count)
+
+
+def _rpc_server(worker: Worker) -> list[str]:
+    return [
+        "llama-box",
+        "--rpc-server-host",
+        "0.0.0.0",
+        "--rpc-server-port",
+        str(worker.port),
+        "--rpc-server-main-gpu",
+        "0" if worker.devices else "-1",
+    ]
