@@ -76,7 +76,9 @@ def check_parameters(deployment: ModelDeployment, backend: str) -> list[Diagnost
     (MindIE and VoxBox have closed flag sets), MindIE ranges and exclusive features, values that
     contradict what gpuctl owns (served name, the model), refused environment variables."""
     parsed, problems = params.parse(deployment.spec.parameters)
-    return problems + _module(backend).check(deployment, parsed)
+    module = _module(backend)
+    refused_env = getattr(module, "REFUSED_ENV", {})
+    return problems + module.check(deployment, parsed) + common.env_checks(deployment.spec, refused_env)
 
 
 def estimate_request(

@@ -137,7 +137,8 @@ def check_world(ctx: Context) -> list[Diagnostic]:
 
 
 def fail_on(problems: Iterable[Diagnostic]) -> None:
-    errors = [p for p in problems if p.severity == "error"]
+    """Raise every error at once (each distinct diagnostic once; warnings are not failures)."""
+    errors = list(dict.fromkeys(p for p in problems if p.severity == "error"))
     if errors:
         raise GpuctlError(*errors)
 
@@ -338,7 +339,7 @@ def merge_env(
                 Diagnostic(
                     f"{name}={value!r} conflicts with the value gpuctl sets ({owned[name]!r})",
                     path=path,
-                    hint="remove it from spec.env",
+                    hint=_ENV_HINTS.get(name, "remove it from spec.env"),
                     code="env-owned",
                 )
             )
@@ -352,8 +353,11 @@ def merge_env(
     return dict(sorted(env.items())), problems
 
 
+_ENV_HINTS = {name: "use spec.placement.devices to pin devices" for name in DEVICE_VARIABLES}
+
+
 def _refused_env(name: str, path: str, why: str) -> Diagnostic:
-    hint = "use spec.placement.devices to pin devices" if name in DEVICE_VARIABLES else "remove it"
+    hint = _ENV_HINTS.get(name, "remove it")
     return Diagnostic(
         f"environment variable {name} is not allowed: {why}", path=path, hint=hint, code="env-refused"
     )

@@ -27,7 +27,6 @@ from gpuctl.backends.common import (
     bind_address,
     container,
     device_access,
-    env_checks,
     fail_on,
     merge_env,
     model_files,
@@ -57,13 +56,18 @@ MMPROJ = ("--mmproj",)
 TENSOR_SPLIT = ("-ts", "--tensor-split")
 PARALLEL = ("-np", "--parallel")
 CACHE_TYPE_K = ("-ctk", "--cache-type-k")
+CATEGORY_FLAGS: dict[str, tuple[str, ...]] = {
+    "reranker": ("--rerank",),
+    "embedding": ("--embeddings",),
+    "image": ("--images", "--image-vae-tiling"),
+}
 RPC_SERVER = ("--rpc-server-host", "--rpc-server-port", "--rpc-server-main-gpu")
 
 
 def check(deployment: ModelDeployment, params: list[Param]) -> list[Diagnostic]:
     spec = deployment.spec
     served = spec.served_name or deployment.metadata.name
-    problems = env_checks(spec)
+    problems: list[Diagnostic] = []
     model = find(params, *MODEL)
     if model:
         problems.append(refused(model, "the model comes from spec.model", "set spec.model.file"))
@@ -97,8 +101,12 @@ def estimate_options(params: list[Param], model: ModelInfo, deployment: ModelDep
 
 def render(ctx: Context) -> list[ContainerSpec]:
     leader = ctx.leader
-    rpc_workers = ctx.placement.workers[1:]
-    problems = check(ctx.deployment, ctx.params) + _layer_checks(ctx)
+    owned = [
+        *address_rules(ctx, leader, ["--host"], ["--port"]),
+        served_name_rule(ctx.served_name, *ALIAS),
+        Owned(GPU_LAYERS, (str(_gpu_layers(ctx)),), "GPU layers", "the estimate decides how many layers fit"),
+    ]
+    problems = check(ctx.deployment, ctx.params) + _layer_checks(ctx) + owned_conflicts(ctx.params, owned)
     problems += [
         Diagnostic(
             f"a llama-box RPC server uses one device; worker {w.role} on host {w.host} "
@@ -107,27 +115,44 @@ def render(ctx: Context) -> list[ContainerSpec]:
             hint="give each RPC worker one device (or none: it then serves from RAM)",
             code="rpc-devices",
         )
-        for w in rpc_workers
+        for w in ctx.placement.workers[1:]
         if len(w.devices) > 1
     ]
-    owned = [
-        *address_rules(ctx, leader, ["--host"], ["--port"]),
-        served_name_rule(ctx.served_name, *ALIAS),
-        Owned(GPU_LAYERS, (str(_gpu_layers(ctx)),), "GPU layers", "the estimate decides how many layers fit"),
-    ]
-    fail_on(problems + owned_conflicts(ctx.params, owned))
-
     fetch, name, mmproj = _files(ctx)
     if not name:
-        fail_on(
-            [
-                Diagnostic(
-                    f"no GGUF file was chosen for {ctx.name}", path="spec.model.file", code="gguf-missing"
-                )
-            ]
+        problems.append(
+            Diagnostic(f"no GGUF file was chosen for {ctx.name}", path="spec.model.file", code="gguf-missing")
         )
     files = model_files(ctx, downloads=False, files=fetch)
-    directory = files.directory or ""
+    prepared = []
+    for worker in ctx.placement.workers:
+        access = device_access(worker, ctx.devices(worker))
+        model_env = dict(files.env) if worker is ctx.leader else {}
+        env, env_problems = merge_env(ctx.deployment.spec, defaults={}, owned=model_env | access.env)
+        problems += env_problems
+        prepared.append((worker, access, env))
+    fail_on(problems)
+    serve = _command(ctx, files.directory or "", name, mmproj, owned)
+    return [
+        container(
+            ctx,
+            worker,
+            backend=NAME,
+            command=serve if worker is leader else _rpc_server(worker),
+            readiness_path=HEALTH,
+            readiness_timeout=READINESS_TIMEOUT,
+            access=access,
+            env=env,
+            files=files if worker is leader else None,
+            shm_size=None,
+        )
+        for worker, access, env in prepared
+    ]
+
+
+def _command(ctx: Context, directory: str, name: str, mmproj: str | None, owned: list[Owned]) -> list[str]:
+    leader = ctx.leader
+    rpc_workers = ctx.placement.workers[1:]
     command = [
         "llama-box",
         "--host",
@@ -145,12 +170,7 @@ def render(ctx: Context) -> list[ContainerSpec]:
         command += ["--ctx-size", str(ctx.placement.estimate.context_length or default_context(ctx.model))]
     if not ctx.param(*PARALLEL):
         command += ["--parallel", "1" if ctx.model.category in ("reranker", "embedding") else "4"]
-    command += ["--no-mmap", "--no-warmup"]
-    command += {
-        "reranker": ["--rerank"],
-        "embedding": ["--embeddings"],
-        "image": ["--images", "--image-vae-tiling"],
-    }.get(ctx.model.category, [])
+    command += ["--no-mmap", "--no-warmup", *CATEGORY_FLAGS.get(ctx.model.category, ())]
     if mmproj:
         command += ["--mmproj", posixpath.join(directory, mmproj)]
     if rpc_workers:
@@ -158,28 +178,7 @@ def render(ctx: Context) -> list[ContainerSpec]:
     split = _tensor_split(ctx)
     if split and not ctx.param(*TENSOR_SPLIT):
         command += ["--tensor-split", split]
-    command += argv(ctx.params, drop=owned_flags(owned) | set(MMPROJ))
-
-    specs = []
-    for worker in ctx.placement.workers:
-        access = device_access(worker, ctx.devices(worker))
-        env, env_problems = merge_env(ctx.deployment.spec, defaults={}, owned=dict(files.env) | access.env)
-        fail_on(env_problems)
-        specs.append(
-            container(
-                ctx,
-                worker,
-                backend=NAME,
-                command=command if worker is leader else _rpc_server(worker),
-                readiness_path=HEALTH,
-                readiness_timeout=READINESS_TIMEOUT,
-                access=access,
-                env=env,
-                files=files,
-                shm_size=None,
-            )
-        )
-    return specs
+    return command + argv(ctx.params, drop=owned_flags(owned) | set(MMPROJ))
 
 
 def _gpu_layers(ctx: Context) -> int:

@@ -27,7 +27,6 @@ from gpuctl.backends.common import (
     ModelFiles,
     container,
     device_access,
-    env_checks,
     fail_on,
     is_ascend_310p,
     merge_env,
@@ -54,6 +53,15 @@ SET_ENV_SCRIPTS = (
     f"{ASCEND}/mindie/set_env.sh",
 )
 DTYPES = {"half": "float16", "float": "float32"}
+LOG_LEVELS = {
+    "Verbose": "DEBUG",
+    "Debug": "DEBUG",
+    "Info": "INFO",
+    "Warning": "WARN",
+    "Warn": "WARN",
+    "Error": "ERROR",
+}
+"""--log-level (MindIE's LogConfig spelling) → MINDIE_LOG_LEVEL (debug, info, warn, error)."""
 
 REFUSED_ENV = {
     "NPU_VISIBLE_DEVICES": "MindIE's NPUs come from the placement (npuDeviceIds)",
@@ -100,7 +108,7 @@ def check(deployment: ModelDeployment, params: list[Param]) -> list[Diagnostic]:
     values = table.effective(parsed, None)
     problems += table.validate(parsed, values)
     problems += _fraction_env_check(deployment, parsed)
-    return problems + env_checks(deployment.spec, REFUSED_ENV)
+    return problems
 
 
 def estimate_options(params: list[Param], model: ModelInfo, deployment: ModelDeployment) -> dict[str, object]:
@@ -127,30 +135,14 @@ def render(ctx: Context) -> list[ContainerSpec]:
     worker = ctx.leader
     devices = ctx.devices(worker)
     parsed, problems = table.parse(ctx.params)
-    fail_on(problems)
     values = table.effective(parsed, ctx.model.max_context)
     if is_ascend_310p(devices) and "--dtype" not in parsed.values:
         values["--dtype"] = "float16"
     parallel, parallel_problems = _parallel(parsed, values, len(devices))
-    fail_on(table.validate(parsed, values) + parallel_problems + _fraction_env_check(ctx.deployment, parsed))
-
-    files = model_files(ctx, downloads=False)
-    patches = _patches(values)
-    weight_path = OVERLAY_DIR if patches else files.path
-    config = build_config(
-        values,
-        parsed,
-        parallel,
-        port=worker.port,
-        served_name=ctx.served_name,
-        weight_path=weight_path,
-        world_size=len(devices),
+    problems += (
+        table.validate(parsed, values) + parallel_problems + _fraction_env_check(ctx.deployment, parsed)
     )
-    host_files = [(HostFile(path=ctx.state_path(worker, "config.json"), content=_json(config)), CONFIG_PATH)]
-    host_files += [
-        (HostFile(path=ctx.state_path(worker, name), content=_json(patch)), f"{PATCH_DIR}/{name}")
-        for name, patch in patches.items()
-    ]
+    files = model_files(ctx, downloads=False)
     access = device_access(worker, devices, runtime_visible=False)
     env, env_problems = merge_env(
         ctx.deployment.spec,
@@ -158,7 +150,21 @@ def render(ctx: Context) -> list[ContainerSpec]:
         owned=_owned_env(ctx.deployment, parsed, values) | dict(files.env) | access.env,
         refused=REFUSED_ENV | _refused_eager(values),
     )
-    fail_on(env_problems)
+    fail_on(problems + env_problems)
+    patches = _patches(values)
+    config = build_config(
+        values,
+        parallel,
+        port=worker.port,
+        served_name=ctx.served_name,
+        weight_path=OVERLAY_DIR if patches else files.path,
+        world_size=len(devices),
+    )
+    host_files = [(HostFile(path=ctx.state_path(worker, "config.json"), content=_json(config)), CONFIG_PATH)]
+    host_files += [
+        (HostFile(path=ctx.state_path(worker, _patch_file(name)), content=_json(patch)), _patch_path(name))
+        for name, patch in patches.items()
+    ]
     return [
         container(
             ctx,
@@ -178,7 +184,6 @@ def render(ctx: Context) -> list[ContainerSpec]:
 
 def build_config(
     values: Mapping[str, object],
-    parsed: table.Parsed,
     parallel: Mapping[str, int],
     *,
     port: int,
@@ -337,7 +342,7 @@ def _parallel(
         )
     problems = [
         Diagnostic(
-            f"MindIE parallel sizes {what} = {product} do not match the {world} NPUs of the placement",
+            f"MindIE parallel sizes {what} make {product} ranks, but the placement gives {world} NPUs",
             hint="MindIE's world size is the number of NPUs the replica gets",
             code="parameter-world-size",
         )
@@ -380,12 +385,21 @@ def _script(files: ModelFiles, patches: Mapping[str, object]) -> str:
     """Source the Ascend environments, build the model overlay if needed, start the daemon."""
     lines = [f'for f in {" ".join(SET_ENV_SCRIPTS)}; do [ -f "$f" ] && . "$f"; done']
     if patches:
-        args = [OVERLAY_DIR, *(f"{name}={PATCH_DIR}/{name}" for name in patches)]
+        args = [OVERLAY_DIR, *(f"{name}={_patch_path(name)}" for name in patches)]
         lines.append(
             f"python3 -c {shlex.quote(_OVERLAY)} {shlex.quote(files.path)} {shlex.join(args)} || exit 1"
         )
     lines.append(f"cd {INSTALL_PATH}/bin && exec ./mindieservice_daemon")
     return "\n".join(lines)
+
+
+def _patch_file(name: str) -> str:
+    """config.json → patch-config.json (apart from MindIE's own config.json)."""
+    return f"patch-{name}"
+
+
+def _patch_path(name: str) -> str:
+    return f"{PATCH_DIR}/{_patch_file(name)}"
 
 
 def _memory_fraction(deployment: ModelDeployment, parsed: table.Parsed) -> float:
@@ -398,6 +412,14 @@ def _memory_fraction(deployment: ModelDeployment, parsed: table.Parsed) -> float
         )  # type: ignore[arg-type]
     except ValueError:
         return float(table.BY_NAME["--npu-memory-fraction"].default)  # type: ignore[arg-type]
+
+
+def _fraction_text(deployment: ModelDeployment, parsed: table.Parsed) -> str:
+    """The fraction as the user wrote it in spec.env, else as gpuctl formats it."""
+    text = deployment.spec.env.get("NPU_MEMORY_FRACTION")
+    if text is not None and "--npu-memory-fraction" not in parsed.values:
+        return text
+    return f"{_memory_fraction(deployment, parsed):g}"
 
 
 def _fraction_env_check(deployment: ModelDeployment, parsed: table.Parsed) -> list[Diagnostic]:
@@ -426,10 +448,10 @@ def _owned_env(
         "MIES_INSTALL_PATH": INSTALL_PATH,
         "MIES_CONFIG_JSON_PATH": CONFIG_PATH,
         "MINDIE_CHECK_INPUTFILES_PERMISSION": "0",
-        "NPU_MEMORY_FRACTION": f"{_memory_fraction(deployment, parsed):g}",
+        "NPU_MEMORY_FRACTION": _fraction_text(deployment, parsed),
     }
     if "--log-level" in parsed.values:
-        env["MINDIE_LOG_LEVEL"] = str(values["--log-level"]).upper()
+        env["MINDIE_LOG_LEVEL"] = LOG_LEVELS[str(values["--log-level"])]
     if values["--no-metrics"]:
         env["MIES_SERVICE_MONITOR_MODE"] = "0"
     if values["--enforce-eager"]:
@@ -448,7 +470,7 @@ def _default_env(values: Mapping[str, object]) -> dict[str, str]:
     as GPUStack does)."""
     small = int(values["--max-batch-size"]) <= 50  # type: ignore[call-overload]
     return {
-        "MINDIE_LOG_LEVEL": str(values["--log-level"]).upper(),
+        "MINDIE_LOG_LEVEL": LOG_LEVELS[str(values["--log-level"])],
         "MINDIE_LOG_TO_STDOUT": "1",
         "MINDIE_LOG_TO_FILE": "0",
         "MIES_SERVICE_MONITOR_MODE": "1",

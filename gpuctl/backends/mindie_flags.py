@@ -356,7 +356,7 @@ def _feature_checks(parsed: Parsed, values: Mapping[str, object]) -> list[Diagno
     ]
     if values["--rope-scaling"]:
         problems += [
-            _exclusive(given, "--rope-scaling", name, "context extension works without plugins")
+            _exclusive(given, "--rope-scaling", name, "MindIE cannot extend the context with it")
             for name in on
         ]
     dp = values["--data-parallel-size"]

@@ -28,7 +28,6 @@ from gpuctl.backends.common import (
     check_world,
     container,
     device_access,
-    env_checks,
     fail_on,
     merge_env,
     model_files,
@@ -66,7 +65,7 @@ def is_diffusion(model: ModelInfo) -> bool:
 def check(deployment: ModelDeployment, params: list[Param]) -> list[Diagnostic]:
     spec = deployment.spec
     served = spec.served_name or deployment.metadata.name
-    problems = env_checks(spec)
+    problems: list[Diagnostic] = []
     model = find(params, *MODEL_PATH)
     if model:
         problems.append(refused(model, "the model comes from spec.model", "set spec.model instead"))
@@ -101,15 +100,18 @@ def render(ctx: Context) -> list[ContainerSpec]:
         problems.append(
             Diagnostic(f"SGLang Diffusion serves {ctx.name} on one host, not {len(ctx.placement.workers)}")
         )
-    fail_on(problems)
-    specs = []
-    for rank, worker in enumerate(ctx.placement.workers):
+    prepared = []
+    for worker in ctx.placement.workers:
         access = device_access(worker, ctx.devices(worker))
         owned_env = dict(files.env) | access.env
         if ctx.deployment.spec.model.kind == "modelscope":
             owned_env["SGLANG_USE_MODELSCOPE"] = "true"
         env, env_problems = merge_env(ctx.deployment.spec, defaults={}, owned=owned_env)
-        fail_on(env_problems)
+        problems += env_problems
+        prepared.append((worker, access, env))
+    fail_on(problems)
+    specs = []
+    for rank, (worker, access, env) in enumerate(prepared):
         command = (
             _diffusion_command(ctx, files, owned)
             if is_diffusion(ctx.model)

@@ -26,7 +26,6 @@ from gpuctl.backends.common import (
     check_world,
     container,
     device_access,
-    env_checks,
     fail_on,
     is_ascend_310p,
     merge_env,
@@ -66,7 +65,7 @@ def check(deployment: ModelDeployment, params: list[Param]) -> list[Diagnostic]:
     """Problems visible without a placement."""
     spec = deployment.spec
     served = spec.served_name or deployment.metadata.name
-    problems = env_checks(spec)
+    problems: list[Diagnostic] = []
     model = find(params, "--model")
     if model:
         problems.append(refused(model, "the model comes from spec.model", "set spec.model instead"))
@@ -98,19 +97,24 @@ def render(ctx: Context) -> list[ContainerSpec]:
     files = model_files(ctx, downloads=True)
     leader = ctx.leader
     owned = _owned(ctx, leader, files)
-    fail_on(check(ctx.deployment, ctx.params) + owned_conflicts(ctx.params, owned) + check_world(ctx))
-    serve = _serve_command(ctx, files, owned)
-    specs = []
+    problems = check(ctx.deployment, ctx.params) + owned_conflicts(ctx.params, owned) + check_world(ctx)
+    prepared = []
     for worker in ctx.placement.workers:
-        devices = ctx.devices(worker)
-        access = device_access(worker, devices)
+        access = device_access(worker, ctx.devices(worker))
         owned_env = dict(files.env) | access.env
         if ctx.deployment.spec.model.kind == "modelscope":
             owned_env["VLLM_USE_MODELSCOPE"] = "true"
         if ctx.distributed:
             owned_env["VLLM_HOST_IP"] = worker.address
-        env, problems = merge_env(ctx.deployment.spec, defaults={"VLLM_NO_USAGE_STATS": "1"}, owned=owned_env)
-        fail_on(problems)
+        env, env_problems = merge_env(
+            ctx.deployment.spec, defaults={"VLLM_NO_USAGE_STATS": "1"}, owned=owned_env
+        )
+        problems += env_problems
+        prepared.append((worker, access, env))
+    fail_on(problems)
+    serve = _serve_command(ctx, files, owned)
+    specs = []
+    for worker, access, env in prepared:
         entrypoint, command = _command(ctx, worker, serve)
         specs.append(
             container(

@@ -17,7 +17,6 @@ from gpuctl.backends.common import (
     bind_address,
     container,
     device_access,
-    env_checks,
     fail_on,
     merge_env,
     model_files,
@@ -46,7 +45,7 @@ OWNED_FLAGS = (
 
 
 def check(deployment: ModelDeployment, params: list[Param]) -> list[Diagnostic]:
-    problems = env_checks(deployment.spec)
+    problems: list[Diagnostic] = []
     for param in params:
         if param.flag in USER_FLAGS and param.values:
             problems.append(refused(param, f"{param.flag} takes no value", f"write {param.flag}"))
@@ -95,12 +94,12 @@ def render(ctx: Context) -> list[ContainerSpec]:
             "set spec.model",
         ),
     ]
-    fail_on(check(ctx.deployment, ctx.params) + owned_conflicts(ctx.params, owned))
+    problems = check(ctx.deployment, ctx.params) + owned_conflicts(ctx.params, owned)
     if len(devices) > 1:
-        fail_on([Diagnostic(f"VoxBox runs {ctx.name} on one GPU; the placement gives {len(devices)}")])
+        problems.append(Diagnostic(f"VoxBox runs {ctx.name} on one GPU; the placement gives {len(devices)}"))
     access = device_access(worker, devices)
-    env, problems = merge_env(ctx.deployment.spec, defaults={}, owned=dict(files.env) | access.env)
-    fail_on(problems)
+    env, env_problems = merge_env(ctx.deployment.spec, defaults={}, owned=dict(files.env) | access.env)
+    fail_on(problems + env_problems)
     debug = [token for param in ctx.params if param.flag in USER_FLAGS for token in param.tokens]
     command = [
         "vox-box",
