@@ -226,13 +226,17 @@ def range_text(flag: Flag, values: Mapping[str, object]) -> str:
         return "a power of 2"
     if flag.rule == "power-of-2-or-disabled":
         return "-1 or a power of 2"
-    low = "-inf" if flag.low is None else f"{flag.low:g}"
+    low = "-inf" if flag.low is None else _number(flag.low)
     if flag.high_ref:
         high = f"{flag.high_ref} = {values.get(flag.high_ref)}"
     else:
-        high = "*" if flag.high is None else f"{flag.high:g}"
+        high = "*" if flag.high is None else _number(flag.high)
     text = f"{'(' if flag.low_open else '['}{low}, {high}{')' if flag.high_open or high == '*' else ']'}"
     return f"multiples of 16 in {text}" if flag.rule == "multiple-of-16" else text
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _lookup(name: str) -> tuple[Flag | None, bool]:
@@ -320,9 +324,13 @@ def _cross_checks(parsed: Parsed, values: Mapping[str, object]) -> list[Diagnost
     given = parsed.given
     low = values["--max-input-token-len"]
     prefill = values["--max-prefill-tokens"]
-    if isinstance(low, int) and isinstance(prefill, int) and prefill < low:
-        name = "--max-prefill-tokens" if "--max-prefill-tokens" in given else "--max-input-token-len"
-        param = given[name]
+    if (
+        "--max-prefill-tokens" in given
+        and isinstance(low, int)
+        and isinstance(prefill, int)
+        and prefill < low
+    ):
+        param = given["--max-prefill-tokens"]
         problems.append(
             Diagnostic(
                 f"MindIE parameter {param.flag}={param.value} is out of range: --max-prefill-tokens "

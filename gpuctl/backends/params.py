@@ -173,7 +173,9 @@ def in_range(
 
 
 def _bound(value: float | None, infinite: str) -> str:
-    return infinite if value is None else f"{value:g}"
+    if value is None:
+        return infinite
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def value_of(
