@@ -162,9 +162,9 @@ def in_range(
     too_high = high is not None and (value >= high if high_open else value > high)
     if not (too_low or too_high):
         return None
-    allowed = (
-        f"{'(' if low_open else '['}{_bound(low, '-inf')}, {_bound(high, 'inf')}{')' if high_open else ']'}"
-    )
+    opening = "(" if low_open or low is None else "["
+    closing = ")" if high_open or high is None else "]"
+    allowed = f"{opening}{_bound(low, '-*')}, {_bound(high, '*')}{closing}"
     return Diagnostic(
         f"{param.flag}={param.value} is out of range: allowed {allowed}",
         path=param.path,
