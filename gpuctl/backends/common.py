@@ -169,19 +169,17 @@ def owned_flags(owned: Iterable[Owned]) -> set[str]:
     return {flag for rule in owned for flag in rule.flags}
 
 
-def served_name_rule(ctx_served_name: str, *flags: str) -> Owned:
-    return Owned(flags, (ctx_served_name,), "served name", "set spec.servedName instead")
+def served_name_rule(served_name: str, *flags: str) -> Owned:
+    return Owned(flags, (served_name,), "served name", "set spec.servedName instead")
 
 
-def address_rules(
-    ctx: Context, worker: Worker, host_flags: Sequence[str], port_flags: Sequence[str]
-) -> list[Owned]:
+def address_rules(worker: Worker, host_flags: Sequence[str], port_flags: Sequence[str]) -> list[Owned]:
     return [
         Owned(
             tuple(host_flags),
             (BIND_ALL, worker.address),
             "bind address",
-            "gpuctl binds every backend to the host",
+            "gpuctl binds backends to 0.0.0.0 or to the host's own address",
         ),
         Owned(tuple(port_flags), (str(worker.port),), "port", "gpuctl assigns ports from spec.portRange"),
     ]
@@ -384,7 +382,6 @@ def container(
     env: dict[str, str],
     files: ModelFiles | None,
     host_files: Sequence[tuple[HostFile, str]] = (),
-    extra_mounts: Sequence[Mount] = (),
     shm_size: int | None = SHM_SIZE,
 ) -> ContainerSpec:
     """Assemble one container: image, identity labels, readiness, mounts and the given parts.
@@ -402,7 +399,7 @@ def container(
         timeout=spec.readiness.timeout or readiness_timeout,
         address=None if worker is leader else leader.address,
     )
-    mounts = [*(files.mounts if files else ()), *extra_mounts]
+    mounts = list(files.mounts) if files else []
     mounts += [Mount(source=f.path, target=target, read_only=True) for f, target in host_files]
     return ContainerSpec(
         name=ctx.container_name(worker),

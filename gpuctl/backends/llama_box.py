@@ -102,7 +102,7 @@ def estimate_options(params: list[Param], model: ModelInfo, deployment: ModelDep
 def render(ctx: Context) -> list[ContainerSpec]:
     leader = ctx.leader
     owned = [
-        *address_rules(ctx, leader, ["--host"], ["--port"]),
+        *address_rules(leader, ["--host"], ["--port"]),
         served_name_rule(ctx.served_name, *ALIAS),
         Owned(GPU_LAYERS, (str(_gpu_layers(ctx)),), "GPU layers", "the estimate decides how many layers fit"),
     ]
@@ -195,21 +195,21 @@ def _layer_checks(ctx: Context) -> list[Diagnostic]:
     """Layers left on the CPU need placement.cpuOffload (seed: CPU offloading must be allowed)."""
     if ctx.deployment.spec.placement.cpu_offload:
         return []
-    estimate = ctx.placement.estimate
-    total = estimate.total_layers
-    layers = _gpu_layers(ctx)
-    if not ctx.all_devices() or (total is not None and layers < total):
-        on_cpu = "all" if not ctx.all_devices() else f"{total - layers} of {total}"  # type: ignore[operator]
-        return [
-            Diagnostic(
-                f"{on_cpu} layers of {ctx.name} would run on the CPU, "
-                "which placement.cpuOffload does not allow",
-                path="spec.placement.cpuOffload",
-                hint="set cpuOffload: true or give the replica more device memory",
-                code="cpu-offload-needed",
-            )
-        ]
-    return []
+    if ctx.all_devices():
+        total, layers = ctx.placement.estimate.total_layers, _gpu_layers(ctx)
+        if total is None or layers >= total:
+            return []
+        on_cpu = f"{total - layers} of {total}"
+    else:
+        on_cpu = "all"
+    return [
+        Diagnostic(
+            f"{on_cpu} layers of {ctx.name} would run on the CPU, which placement.cpuOffload does not allow",
+            path="spec.placement.cpuOffload",
+            hint="set cpuOffload: true or give the replica more device memory",
+            code="cpu-offload-needed",
+        )
+    ]
 
 
 def _files(ctx: Context) -> tuple[list[str], str, str | None]:

@@ -32,6 +32,7 @@ from gpuctl.backends.common import (
     merge_env,
     model_files,
 )
+from gpuctl.backends.mindie_flags import Values
 from gpuctl.backends.params import Param
 from gpuctl.backends.types import ContainerSpec, HostFile
 from gpuctl.errors import Diagnostic, GpuctlError
@@ -183,7 +184,7 @@ def render(ctx: Context) -> list[ContainerSpec]:
 
 
 def build_config(
-    values: Mapping[str, object],
+    values: Values,
     parallel: Mapping[str, int],
     *,
     port: int,
@@ -278,9 +279,7 @@ def build_config(
     }
 
 
-def _plugin(
-    v: Mapping[str, object], deploy: dict[str, object], schedule: dict[str, object]
-) -> dict[str, object] | None:
+def _plugin(v: Values, deploy: dict[str, object], schedule: dict[str, object]) -> dict[str, object] | None:
     """The one plugin MindIE runs (mindie_flags.PLUGINS are mutually exclusive)."""
     if v["--enable-split"]:
         schedule |= {
@@ -300,7 +299,7 @@ def _plugin(
             "dynamic_algo": v["--memory-decoding-dynamic-algo"],
         }
     if v["--enable-lookahead"]:
-        level, window, guesses = (int(v[f"--lookahead-{n}"]) for n in ("level", "window", "guess-set-size"))  # type: ignore[call-overload]
+        level, window, guesses = (int(v[f"--lookahead-{n}"]) for n in ("level", "window", "guess-set-size"))
         deploy["speculationGamma"] = (level - 1) * (window + guesses)
         return {"plugin_type": "la", "level": level, "window": window, "guess_set_size": guesses}
     if v["--enable-multi-token-prediction"]:
@@ -311,16 +310,14 @@ def _plugin(
     return None
 
 
-def _parallel(
-    parsed: table.Parsed, values: Mapping[str, object], world: int
-) -> tuple[dict[str, int], list[Diagnostic]]:
+def _parallel(parsed: table.Parsed, values: Values, world: int) -> tuple[dict[str, int], list[Diagnostic]]:
     """ModelConfig parallel sizes for `world` NPUs: -1 resolved, products checked against world.
 
     Written only when the user set a parallel flag; otherwise MindIE's own default (tensor
     parallel over the whole world) applies.
     """
     names = ("pipeline", "data", "context", "tensor", "sequence", "moe-expert", "moe-tensor")
-    pp, dp, cp, tp, sp, ep, moe_tp = (int(values[f"--{n}-parallel-size"]) for n in names)  # type: ignore[call-overload]
+    pp, dp, cp, tp, sp, ep, moe_tp = (int(values[f"--{n}-parallel-size"]) for n in names)
     if not any(f"--{n}-parallel-size" in parsed.values for n in names):
         return {}, []
     if tp < 0:
@@ -362,7 +359,7 @@ def _parallel(
     return {key: value for key, value in result.items() if value > 0}, problems
 
 
-def _patches(values: Mapping[str, object]) -> dict[str, dict[str, object]]:
+def _patches(values: Values) -> dict[str, dict[str, object]]:
     """Changes to the model's own JSON files, by file name."""
     config: dict[str, object] = {}
     dtype = str(values["--dtype"])
@@ -377,7 +374,7 @@ def _patches(values: Mapping[str, object]) -> dict[str, dict[str, object]]:
         patches["config.json"] = config
     generation = values["--override-generation-config"]
     if generation:
-        patches["generation_config.json"] = generation  # type: ignore[assignment]
+        patches["generation_config.json"] = generation
     return patches
 
 
@@ -403,15 +400,14 @@ def _patch_path(name: str) -> str:
 
 
 def _memory_fraction(deployment: ModelDeployment, parsed: table.Parsed) -> float:
+    """--npu-memory-fraction, else NPU_MEMORY_FRACTION from spec.env, else 0.9 (malformed env
+    values are reported by _fraction_env_check)."""
     if "--npu-memory-fraction" in parsed.values:
-        return float(parsed.values["--npu-memory-fraction"])  # type: ignore[arg-type]
-    from_env = deployment.spec.env.get("NPU_MEMORY_FRACTION")
+        return float(parsed.values["--npu-memory-fraction"])
     try:
-        return (
-            float(from_env) if from_env is not None else float(table.BY_NAME["--npu-memory-fraction"].default)
-        )  # type: ignore[arg-type]
-    except ValueError:
-        return float(table.BY_NAME["--npu-memory-fraction"].default)  # type: ignore[arg-type]
+        return float(deployment.spec.env["NPU_MEMORY_FRACTION"])
+    except (KeyError, ValueError):
+        return table.DEFAULT_NPU_MEMORY_FRACTION
 
 
 def _fraction_text(deployment: ModelDeployment, parsed: table.Parsed) -> str:
@@ -441,9 +437,7 @@ def _fraction_env_check(deployment: ModelDeployment, parsed: table.Parsed) -> li
     ]
 
 
-def _owned_env(
-    deployment: ModelDeployment, parsed: table.Parsed, values: Mapping[str, object]
-) -> dict[str, str]:
+def _owned_env(deployment: ModelDeployment, parsed: table.Parsed, values: Values) -> dict[str, str]:
     env = {
         "MIES_INSTALL_PATH": INSTALL_PATH,
         "MIES_CONFIG_JSON_PATH": CONFIG_PATH,
@@ -464,11 +458,11 @@ def _owned_env(
     return env
 
 
-def _default_env(values: Mapping[str, object]) -> dict[str, str]:
+def _default_env(values: Values) -> dict[str, str]:
     """Defaults a user may override in spec.env: logs to stdout (docker logs), metrics on, and
     asynchronous scheduling except where MindIE cannot use it (split fuse; batches of 50 or less,
     as GPUStack does)."""
-    small = int(values["--max-batch-size"]) <= 50  # type: ignore[call-overload]
+    small = int(values["--max-batch-size"]) <= 50
     return {
         "MINDIE_LOG_LEVEL": LOG_LEVELS[str(values["--log-level"])],
         "MINDIE_LOG_TO_STDOUT": "1",
@@ -480,7 +474,7 @@ def _default_env(values: Mapping[str, object]) -> dict[str, str]:
     }
 
 
-def _refused_eager(values: Mapping[str, object]) -> dict[str, str]:
+def _refused_eager(values: Values) -> dict[str, str]:
     if values["--enforce-eager"]:
         return {}
     return {"ASCEND_LAUNCH_BLOCKING": "set by --enforce-eager"}

@@ -12,15 +12,20 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from gpuctl.backends.params import Param
 from gpuctl.errors import Diagnostic
 
 Kind = Literal["int", "float", "bool", "str", "json"]
 Rule = Literal["power-of-2", "power-of-2-or-disabled", "multiple-of-16"]
+
+DEFAULT_NPU_MEMORY_FRACTION = 0.9
+
+Values = Mapping[str, Any]
+"""Every flag's effective value by flag name (ints, floats, bools, strings, parsed JSON)."""
 
 CONTEXT_CAP = 8192
 """--max-seq-len default: the model's maximum context, at most 8192."""
@@ -50,8 +55,8 @@ class Flag:
         return self.name[2:].replace("-", "_")
 
 
-def _int(name: str, default: object = None, target: str = "", **kw: object) -> Flag:
-    return Flag(name, "int", default, target, **kw)  # type: ignore[arg-type]
+def _int(name: str, default: int | None = None, target: str = "", **kw: Any) -> Flag:
+    return Flag(name, "int", default, target, **kw)
 
 
 def _bool(name: str, target: str, negatable: bool = True) -> Flag:
@@ -92,7 +97,15 @@ FLAGS: tuple[Flag, ...] = (
     _bool("--truncation", MDC + "truncation"),
     # Model config
     _int("--cpu-mem-size", 0, MC + "cpuMemSize", low=0),
-    Flag("--npu-memory-fraction", "float", 0.9, "env NPU_MEMORY_FRACTION", low=0, high=1, low_open=True),
+    Flag(
+        "--npu-memory-fraction",
+        "float",
+        DEFAULT_NPU_MEMORY_FRACTION,
+        "env NPU_MEMORY_FRACTION",
+        low=0,
+        high=1,
+        low_open=True,
+    ),
     _bool("--trust-remote-code", MC + "trustRemoteCode", negatable=False),
     Flag("--models", "json", None, MC + "models"),
     _int("--async-scheduler-wait-time", 120, MC + "async_scheduler_wait_time", low=1, high=3600),
@@ -172,12 +185,12 @@ PLUGINS = (
 class Parsed:
     """Explicit values by flag name, and the parameter that gave each (for diagnostics)."""
 
-    values: dict[str, object]
+    values: dict[str, Any]
     given: dict[str, Param]
 
 
 def parse(params: list[Param]) -> tuple[Parsed, list[Diagnostic]]:
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     given: dict[str, Param] = {}
     problems: list[Diagnostic] = []
     for param in params:
@@ -194,9 +207,9 @@ def parse(params: list[Param]) -> tuple[Parsed, list[Diagnostic]]:
     return Parsed(values, given), problems
 
 
-def effective(parsed: Parsed, model_max_context: int | None) -> dict[str, object]:
+def effective(parsed: Parsed, model_max_context: int | None) -> dict[str, Any]:
     """Every flag's value: the explicit one, else the default, else derived from the others."""
-    values = {flag.name: flag.default for flag in FLAGS} | parsed.values
+    values: dict[str, Any] = {flag.name: flag.default for flag in FLAGS} | parsed.values
     given = parsed.values
     if "--max-seq-len" not in given:
         values["--max-seq-len"] = min(model_max_context, CONTEXT_CAP) if model_max_context else CONTEXT_CAP
@@ -204,23 +217,23 @@ def effective(parsed: Parsed, model_max_context: int | None) -> dict[str, object
     if values["--max-prefill-tokens"] is None:
         values["--max-prefill-tokens"] = seq
     if values["--max-input-token-len"] is None:
-        values["--max-input-token-len"] = min(seq, values["--max-prefill-tokens"])  # type: ignore[type-var]
+        values["--max-input-token-len"] = min(seq, values["--max-prefill-tokens"])
     if values["--max-iter-times"] is None:
         values["--max-iter-times"] = seq
     for name in ("--max-prefill-batch-size", "--split-start-batch-size"):
         if name not in given:
-            values[name] = min(values[name], values["--max-batch-size"])  # type: ignore[type-var]
+            values[name] = min(values[name], values["--max-batch-size"])
     return values
 
 
-def validate(parsed: Parsed, values: Mapping[str, object]) -> list[Diagnostic]:
+def validate(parsed: Parsed, values: Values) -> list[Diagnostic]:
     """Ranges of explicit values, and the rules between flags (placement-independent)."""
     problems = [p for name, param in parsed.given.items() if (p := _range(BY_NAME[name], param, values))]
     problems += _cross_checks(parsed, values)
     return problems + _feature_checks(parsed, values)
 
 
-def range_text(flag: Flag, values: Mapping[str, object]) -> str:
+def range_text(flag: Flag, values: Values) -> str:
     """The allowed range as the seed writes it, with referenced flags' effective values."""
     if flag.rule == "power-of-2":
         return "a power of 2"
@@ -268,7 +281,7 @@ def _convert(flag: Flag, param: Param, negated: bool) -> tuple[object, Diagnosti
     if text is None:
         return None, Diagnostic(f"{param.flag} needs a value", path=param.path, code="parameter-value")
     try:
-        value: object = {"int": int, "float": float, "str": str, "json": json.loads}[flag.kind](text)
+        value = _CONVERTERS[flag.kind](text)
     except ValueError:
         noun = {"int": "an integer", "float": "a number", "json": "valid JSON"}.get(flag.kind, "valid")
         return None, Diagnostic(
@@ -288,7 +301,10 @@ def _convert(flag: Flag, param: Param, negated: bool) -> tuple[object, Diagnosti
     return value, None
 
 
-def _range(flag: Flag, param: Param, values: Mapping[str, object]) -> Diagnostic | None:
+_CONVERTERS: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "str": str, "json": json.loads}
+
+
+def _range(flag: Flag, param: Param, values: Values) -> Diagnostic | None:
     value = values[flag.name]
     if not isinstance(value, int | float) or isinstance(value, bool):
         return None
@@ -302,7 +318,7 @@ def _range(flag: Flag, param: Param, values: Mapping[str, object]) -> Diagnostic
     )
 
 
-def _in_range(flag: Flag, value: float, values: Mapping[str, object]) -> bool:
+def _in_range(flag: Flag, value: float, values: Values) -> bool:
     if flag.rule == "power-of-2":
         return _power_of_2(value)
     if flag.rule == "power-of-2-or-disabled":
@@ -319,7 +335,7 @@ def _power_of_2(value: float) -> bool:
     return isinstance(value, int) and value > 0 and not value & (value - 1)
 
 
-def _cross_checks(parsed: Parsed, values: Mapping[str, object]) -> list[Diagnostic]:
+def _cross_checks(parsed: Parsed, values: Values) -> list[Diagnostic]:
     problems = []
     given = parsed.given
     low = values["--max-input-token-len"]
@@ -355,7 +371,7 @@ def _cross_checks(parsed: Parsed, values: Mapping[str, object]) -> list[Diagnost
     return problems
 
 
-def _feature_checks(parsed: Parsed, values: Mapping[str, object]) -> list[Diagnostic]:
+def _feature_checks(parsed: Parsed, values: Values) -> list[Diagnostic]:
     """Mutually exclusive features (seed: e.g. prefix caching with context extension)."""
     given = parsed.given
     on = [name for name in PLUGINS if values[name]]

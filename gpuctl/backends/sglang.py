@@ -137,7 +137,7 @@ def _owned(ctx: Context, files: ModelFiles) -> list[Owned]:
     placement = ctx.placement
     leader = ctx.leader
     rules = [
-        *address_rules(ctx, leader, ["--host"], ["--port"]),
+        *address_rules(leader, ["--host"], ["--port"]),
         Owned(
             TENSOR_PARALLEL,
             (str(placement.tensor_parallel),),
@@ -195,7 +195,8 @@ def _command(ctx: Context, files: ModelFiles, owned: list[Owned], rank: int) -> 
         command.append("--enable-multimodal")
     if not ctx.param("--enable-metrics"):
         command.append("--enable-metrics")
-    if ctx.all_devices()[0].vendor == "ascend" and not ctx.param("--attention-backend"):
+    ascend = any(device.vendor == "ascend" for device in ctx.all_devices())
+    if ascend and not ctx.param("--attention-backend"):
         command += ["--attention-backend", "ascend"]
     command += argv(ctx.params, drop=owned_flags(owned))
     host = bind_address(ctx, ctx.leader, "--host")

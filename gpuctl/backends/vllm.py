@@ -136,7 +136,7 @@ def render(ctx: Context) -> list[ContainerSpec]:
 def _owned(ctx: Context, leader: Worker, files: ModelFiles) -> list[Owned]:
     placement = ctx.placement
     rules = [
-        *address_rules(ctx, leader, ["--host"], ["--port"]),
+        *address_rules(leader, ["--host"], ["--port"]),
         served_name_rule(ctx.served_name, *SERVED_NAME),
         Owned(
             TENSOR_PARALLEL,

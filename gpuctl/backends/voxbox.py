@@ -79,7 +79,7 @@ def render(ctx: Context) -> list[ContainerSpec]:
         model_args = ["--huggingface-repo-id", files.path]
     device = "cuda:0" if devices else "cpu"
     owned = [
-        *address_rules(ctx, worker, ["--host"], ["--port"]),
+        *address_rules(worker, ["--host"], ["--port"]),
         Owned(("--device",), (device,), "device", "the placement decides GPU or CPU"),
         Owned(
             ("--data-dir",),
