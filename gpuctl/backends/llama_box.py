@@ -124,6 +124,18 @@ def render(ctx: Context) -> list[ContainerSpec]:
             Diagnostic(f"no GGUF file was chosen for {ctx.name}", path="spec.model.file", code="gguf-missing")
         )
     files = model_files(ctx, downloads=False, files=fetch)
+    directory = files.directory or ""
+    if mmproj and mmproj.startswith("/") and not mmproj.startswith(directory.rstrip("/") + "/"):
+        given = ctx.param(*MMPROJ)
+        problems.append(
+            Diagnostic(
+                f"--mmproj {mmproj} is outside the model directory {directory}, "
+                "which is all the container sees",
+                path=given.path if given else None,
+                hint="give the projector's path relative to the model file",
+                code="mmproj-outside",
+            )
+        )
     prepared = []
     for worker in ctx.placement.workers:
         access = device_access(worker, ctx.devices(worker))
@@ -132,7 +144,7 @@ def render(ctx: Context) -> list[ContainerSpec]:
         problems += env_problems
         prepared.append((worker, access, env))
     fail_on(problems)
-    serve = _command(ctx, files.directory or "", name, mmproj, owned)
+    serve = _command(ctx, directory, name, mmproj, owned)
     return [
         container(
             ctx,

@@ -247,3 +247,31 @@ def test_missing_host_facts_are_explained(build: ModuleType, qwen3_8b: object) -
     )
     with pytest.raises(GpuctlError, match="no probed facts for host gpu-09"):
         backends.render(build.deployment(), build.cluster(), qwen3_8b, placement, {})
+
+
+def test_llama_box_projector_must_be_inside_the_model_directory(build: ModuleType) -> None:
+    model = build.model(
+        {
+            "source": "local:/data/gguf/m.gguf",
+            "gguf": {"name": "m.gguf", "size": 1, "architecture": "llama", "layers": 2},
+        }
+    )
+    facts = build.host("gpu", "10.0.0.1", [build.device("l40s", 0)])
+    placement = build.placement(
+        "llama-box",
+        [{"host": "gpu", "address": "10.0.0.1", "devices": ["0"], "port": 40000}],
+        total=1,
+        total_layers=3,
+    )
+    deployment = build.deployment(
+        model={"local": "/data/gguf/m.gguf"}, parameters=["--mmproj", "/other/mmproj.gguf"]
+    )
+    with pytest.raises(
+        GpuctlError, match=r"--mmproj /other/mmproj\.gguf is outside the model directory /data/gguf"
+    ):
+        backends.render(deployment, build.cluster(), model, placement, {"gpu": facts})
+    inside = build.deployment(
+        model={"local": "/data/gguf/m.gguf"}, parameters=["--mmproj", "/data/gguf/p.gguf"]
+    )
+    [spec] = backends.render(inside, build.cluster(), model, placement, {"gpu": facts})
+    assert spec.command[spec.command.index("--mmproj") + 1] == "/data/gguf/p.gguf"
