@@ -6,6 +6,8 @@ reasons. The scheduler calls them while filtering candidates, so they are pure a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from gpuctl.backends.selection import voxbox_model
 from gpuctl.facts import Device, HostFacts
 from gpuctl.models.info import ModelInfo
@@ -45,10 +47,19 @@ def model_incompatibility(backend: str, model: ModelInfo) -> str | None:
     return None
 
 
-def host_incompatibility(backend: str, model: ModelInfo, host: HostFacts) -> str | None:
-    """Why `backend` cannot run this model on `host` at all (model, accelerator, runtime)."""
+def host_incompatibility(
+    backend: str, model: ModelInfo, host: HostFacts, selector: Mapping[str, str] | None = None
+) -> str | None:
+    """Why `backend` cannot run this model on `host` at all (model, accelerator, runtime, the
+    backend's default selector).
+
+    `selector` is the deployment's `placement.selector`: a key it sets replaces the backend's
+    default for that key (the scheduler matches the user's selector itself).
+    """
     reason = model_incompatibility(backend, model) or _accelerator_incompatibility(backend, model, host)
-    return reason or _runtime_incompatibility(host)
+    return (
+        reason or _selector_incompatibility(backend, host, selector or {}) or _runtime_incompatibility(host)
+    )
 
 
 def device_incompatibility(backend: str, device: Device) -> str | None:
@@ -114,6 +125,17 @@ def _accelerator_incompatibility(backend: str, model: ModelInfo, host: HostFacts
         arch = host.info.arch if host.info else None
         if row and arch and arch not in row.platforms:
             return f"{row.name} runs only on {'/'.join(row.platforms)} hosts; host {name} is {arch}"
+    return None
+
+
+def _selector_incompatibility(backend: str, host: HostFacts, selector: Mapping[str, str]) -> str | None:
+    facts = {"os": host.info.os, "arch": host.info.arch} if host.info else {}
+    for key, wanted in default_selector(backend).items():
+        if key not in selector and key in facts and facts[key] != wanted:
+            return (
+                f"{_title(backend)}'s default host selector is {key}={wanted}; host {host.host} is "
+                f"{key}={facts[key]} (set placement.selector.{key}: {facts[key]} to allow it)"
+            )
     return None
 
 

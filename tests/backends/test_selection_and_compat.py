@@ -144,7 +144,6 @@ def test_host_incompatibility_reasons(
     ("backend", "model", "host"),
     [
         ("vllm", LLM, "nvidia"),
-        ("vllm", LLM, "ascend"),
         ("vllm", LLM, "amd"),
         ("sglang", LLM, "nvidia"),
         ("mindie", LLM, "ascend"),
@@ -185,9 +184,16 @@ def test_device_incompatibility_for_mixed_generations(build: ModuleType) -> None
     assert backends.device_incompatibility("vllm", build.device("t4", 0)) is None
 
 
-def test_vllm_default_selector() -> None:
+def test_vllm_default_selector(build: ModuleType) -> None:
     assert backends.default_selector("vllm") == {"os": "linux", "arch": "amd64"}
     assert backends.default_selector("sglang") == {}
+    arm64 = build.host("npu", "10.0.0.3", [build.device("910b3", 0)], arch="arm64")
+    assert backends.host_incompatibility("vllm", LLM, arm64) == (
+        "vLLM's default host selector is arch=amd64; host npu is arch=arm64 "
+        "(set placement.selector.arch: arm64 to allow it)"
+    )
+    assert backends.host_incompatibility("vllm", LLM, arm64, {"arch": "arm64"}) is None
+    assert backends.host_incompatibility("sglang", LLM, arm64) is None
 
 
 @pytest.mark.parametrize(
