@@ -76,8 +76,8 @@ def _duplicate_hosts(clusters: Sequence[tuple[Cluster, SourceDocument]]) -> list
                     _error(
                         doc,
                         (*path, "name"),
-                        f"host {host.name!r} is already defined at {_where(where)} "
-                        f"(cluster {other_cluster!r})",
+                        f"host {host.name!r} is already defined in cluster {other_cluster!r} "
+                        f"at {_where(where)}",
                         "host names are unique across all clusters: rename one",
                         "duplicate-host",
                     )
@@ -91,8 +91,8 @@ def _duplicate_hosts(clusters: Sequence[tuple[Cluster, SourceDocument]]) -> list
                     _error(
                         doc,
                         (*path, "address"),
-                        f"hosts {other!r} and {host.name!r} both use {host.address}:{endpoint[1]} "
-                        f"(the first at {_where(where)})",
+                        f"hosts {other!r} ({_where(where)}) and {host.name!r} both use "
+                        f"{host.address}:{endpoint[1]}",
                         "each host needs its own address or SSH port; remove the duplicate entry",
                         "duplicate-address",
                     )
