@@ -84,17 +84,18 @@ def read_file(path: Path, display: str) -> SourceFile:
     """Read and compose one spec file; every failure becomes a diagnostic, never an exception."""
     try:
         size = path.stat().st_size
+        raw = b""
         if size <= MAX_FILE_BYTES:
             with path.open("rb") as stream:
-                raw = stream.read(MAX_FILE_BYTES + 1)
+                raw = stream.read(MAX_FILE_BYTES + 1)  # a special file may grow past its stat size
     except OSError as error:
         return _failed(display, "file-unreadable", f"cannot read the file: {error.strerror or error}")
-    if size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
+    size = max(size, len(raw))
+    if size > MAX_FILE_BYTES:
         return _failed(
             display,
             "file-too-large",
-            f"the file is {max(size, len(raw)) / 2**20:.1f} MiB; spec files are limited to "
-            f"{MAX_FILE_BYTES // 2**20} MiB",
+            f"the file is {size / 2**20:.1f} MiB; spec files are limited to {MAX_FILE_BYTES // 2**20} MiB",
             "split it into several files",
         )
     return parse_bytes(raw, display)

@@ -359,7 +359,8 @@ def _ordered(diagnostics: list[Diagnostic], files: list[str]) -> list[Diagnostic
 
     def key(diagnostic: Diagnostic) -> tuple[int, int, int]:
         loc = diagnostic.location
-        return (rank.get(loc.file or "", -1), loc.line or 0, loc.column or 0)
+        file_rank = rank.get(loc.file, -1) if loc.file else len(files)  # run-wide problems last
+        return (file_rank, loc.line or 0, loc.column or 0)
 
     return sorted(_unique(diagnostics), key=key)
 
