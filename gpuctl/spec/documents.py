@@ -63,9 +63,9 @@ class SourceDocument:
 
     def location(self, path: FieldPath = (), *, key: bool = False) -> Location:
         """Where `path` is: its key (`key=True`) or its value; the nearest known ancestor otherwise."""
-        table = self.keys if key else self.values
+        first, second = (self.keys, self.values) if key else (self.values, self.keys)
         for length in range(len(path), -1, -1):
-            pos = table.get(path[:length]) or self.keys.get(path[:length]) or self.values.get(path[:length])
+            pos = first.get(path[:length]) or second.get(path[:length])
             if pos:
                 return Location(self.file, pos.line, pos.column)
         return Location(self.file, self.start.line, self.start.column)
@@ -157,6 +157,8 @@ def parse_text(text: str, display: str) -> SourceFile:
         )
     except _Abort as abort:
         source.diagnostics.append(abort.diagnostic)
+    except yaml.YAMLError as error:  # anything else libyaml may raise, said as it says it
+        source.diagnostics.append(_file_error(display, "yaml-syntax", f"YAML error: {error}", None))
     if not source.documents and not source.diagnostics:
         source.diagnostics.append(
             _file_error(

@@ -226,7 +226,7 @@ def _classify(doc: SourceDocument) -> str | None:
         return "?"
     api, kind = data.get("apiVersion"), data.get("kind")
     if isinstance(api, str) and api.split("/")[0] == API_VERSION.split("/")[0]:
-        return str(kind)
+        return kind if isinstance(kind, str) else "?"
     if isinstance(kind, str) and suggestion(kind, KINDS):
         return kind
     if api is None and kind is None and {"metadata", "spec"} & data.keys():

@@ -169,7 +169,8 @@ class SshSettings(SpecModel):
         default=None,
         min_length=1,
         description="known_hosts file holding the hosts' keys; a relative path is relative to this spec "
-        "file. Default: `~/.ssh/known_hosts`. Unknown or changed host keys are always refused.",
+        "file. Default: `~/.ssh/known_hosts`. Unknown or changed host keys are always refused; run "
+        "`gpuctl trust HOST` to record a key after checking its fingerprint.",
         examples=["known_hosts"],
     )
     connect_timeout: float = Field(
