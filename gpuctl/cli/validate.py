@@ -24,6 +24,7 @@ def validate(
     paths: Annotated[
         list[str] | None,
         typer.Argument(
+            metavar="PATH...",
             help="Spec files or directories (searched recursively for *.yaml and *.yml). "
             "Default: inventory/ and specs/ in the current directory.",
             show_default=False,
@@ -77,7 +78,10 @@ def _summary(result: LoadResult) -> str:
 def schema(
     name: Annotated[
         str | None,
-        typer.Argument(help="cluster or model-deployment. Default: both, as one JSON object by file name."),
+        typer.Argument(
+            metavar="NAME",
+            help="cluster or model-deployment. Default: both, as one JSON object by file name.",
+        ),
     ] = None,
     write: Annotated[
         Path | None,
