@@ -24,7 +24,7 @@ def validate(
     paths: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="PATH...",
+            metavar="PATH",
             help="Spec files or directories (searched recursively for *.yaml and *.yml). "
             "Default: inventory/ and specs/ in the current directory.",
             show_default=False,
