@@ -11,10 +11,11 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic.alias_generators import to_camel
+from pydantic_core import ErrorDetails
 
 from gpuctl.errors import Diagnostic
 from gpuctl.spec.documents import FieldPath, SourceDocument, format_path
@@ -275,7 +276,7 @@ def _field_homes(root: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def model_diagnostics(
-    doc: SourceDocument, errors: list[dict[str, Any]], *, only_custom: bool
+    doc: SourceDocument, errors: Sequence[ErrorDetails], *, only_custom: bool
 ) -> list[Diagnostic]:
     """pydantic errors as diagnostics. The validators' own problems (type "gpuctl") are unpacked,
     each at its own position; other errors are reported only when the schema found nothing

@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -217,20 +217,26 @@ class _Builder:
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
-                self.check_tag(node, path, "seq")
-                result: list[Any] = []
-                for index, item in enumerate(node.value):
-                    self.doc.keys.setdefault((*path, index), _pos(item))
-                    result.append(self.build(item, (*path, index)))
-                return result
-            self.check_tag(node, path, "map")
-            mapping: dict[str, Any] = {}
-            for key, (key_node, value_node) in self.entries(node, path).items():
-                self.doc.keys[(*path, key)] = _pos(key_node)
-                mapping[key] = self.build(value_node, (*path, key))
-            return mapping
+                return self.sequence(node, path)
+            return self.mapping(cast(MappingNode, node), path)  # the only other kind of node
         finally:
             self.active.discard(id(node))
+
+    def sequence(self, node: SequenceNode, path: FieldPath) -> list[Any]:
+        self.check_tag(node, path, "seq")
+        items = []
+        for index, item in enumerate(node.value):
+            self.doc.keys.setdefault((*path, index), _pos(item))
+            items.append(self.build(item, (*path, index)))
+        return items
+
+    def mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
+        self.check_tag(node, path, "map")
+        mapping = {}
+        for key, (key_node, value_node) in self.entries(node, path).items():
+            self.doc.keys[(*path, key)] = _pos(key_node)
+            mapping[key] = self.build(value_node, (*path, key))
+        return mapping
 
     def entries(self, node: MappingNode, path: FieldPath) -> dict[str, tuple[Node, Node]]:
         """The (key node, value node) of each entry by key; `<<` merge keys resolved, explicit keys win."""
@@ -244,8 +250,8 @@ class _Builder:
                         self.problem(source, path, "yaml-merge", "a merge key (<<) must refer to a mapping")
                         continue
                     self.active.add(id(source))
-                    for key, entry in self.entries(source, path).items():
-                        merged.setdefault(key, entry)
+                    for merged_key, entry in self.entries(source, path).items():
+                        merged.setdefault(merged_key, entry)
                     self.active.discard(id(source))
                 continue
             key = self.key(key_node, path)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from gpuctl.spec.secrets import literal_secrets
 
-API_VERSION = "gpuctl.dev/v1alpha1"
+API_VERSION: Final = "gpuctl.dev/v1alpha1"
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 """DNS-1123 label: deployment, cluster and host names become container names and label values."""

@@ -82,18 +82,24 @@ def _flag_value(parameters: Sequence[str], index: int) -> tuple[str, str | None,
 
 def literal_secrets(env: Mapping[str, str], parameters: Sequence[str]) -> list[Finding]:
     """Every literal secret in a deployment's `env` and `parameters`."""
-    findings: list[Finding] = []
+    return _in_env(env) + _in_parameters(parameters)
+
+
+def _in_env(env: Mapping[str, str]) -> list[Finding]:
+    findings = []
     for name, value in env.items():
         hint = f"use secrets: {{{name}: {{fromEnv: {name}}}}} to read it from the environment at apply time"
         shape = secret_shape(value)
         if shape:
             findings.append(Finding(("env", name), f"the value looks like {shape}: {_NEVER}", hint))
         elif is_secret_name(name) and _is_literal(value):
-            findings.append(
-                Finding(
-                    ("env", name), f"{name} is named like a secret and holds a literal value: {_NEVER}", hint
-                )
-            )
+            message = f"{name} is named like a secret and holds a literal value: {_NEVER}"
+            findings.append(Finding(("env", name), message, hint))
+    return findings
+
+
+def _in_parameters(parameters: Sequence[str]) -> list[Finding]:
+    findings = []
     reported: set[int] = set()
     for index, item in enumerate(parameters):
         if index in reported:
