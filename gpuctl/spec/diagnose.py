@@ -20,7 +20,7 @@ from pydantic_core import ErrorDetails
 from gpuctl.errors import Diagnostic
 from gpuctl.spec.documents import FieldPath, SourceDocument, format_path
 from gpuctl.spec.models import PATTERN_MEANINGS
-from gpuctl.spec.secrets import secret_shape
+from gpuctl.spec.secrets import is_secret_flag, is_secret_name, secret_shape
 
 _TYPE_WORDS = {
     "string": "a string",
@@ -58,16 +58,17 @@ def show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def describe(value: Any) -> str:
-    """What a value is, in words: "the string '22'", "the number 8", "a list"."""
+def describe(value: Any, *, reveal: bool = True) -> str:
+    """What a value is, in words: "the string '22'", "the number 8", "a list" (with
+    `reveal=False`: "a string", "a number")."""
     if value is None:
         return "an empty value"
     if isinstance(value, bool):
-        return f"the boolean {show(value)}"
+        return f"the boolean {show(value)}" if reveal else "a boolean"
     if isinstance(value, int | float):
-        return f"the number {show(value)}"
+        return f"the number {show(value)}" if reveal else "a number"
     if isinstance(value, str):
-        return f"the string {show(value)}"
+        return f"the string {show(value)}" if reveal else "a string"
     if isinstance(value, list):
         return "a list"
     return "a mapping"
@@ -192,7 +193,8 @@ class SchemaErrors:
     ) -> tuple[str, str | None]:
         types = [expected] if isinstance(expected, str) else [name for name in expected if name != "null"]
         wanted = " or ".join(_TYPE_WORDS.get(name, name) for name in types)
-        message = f"expected {wanted}, got {describe(instance)}"
+        reveal = not self.may_be_secret(path)
+        message = f"expected {wanted}, got {describe(instance, reveal=reveal)}"
         name = path[-1] if path and isinstance(path[-1], str) else None
         if isinstance(instance, str) and {"integer", "number"} & set(types) and _is_number(instance):
             return message, "write the number without quotes"
@@ -201,13 +203,24 @@ class SchemaErrors:
         if isinstance(instance, bool) and "string" in types:
             return message, 'YAML reads yes/no/on/off/true/false as booleans: quote the value, e.g. "yes"'
         if isinstance(instance, int | float) and "string" in types:
-            return message, f'quote it: "{instance}"'
+            return message, f'quote it: "{instance}"' if reveal else "put the value in quotes"
         examples = self.resolve(schema).get("examples")
         if examples and name:
             return message, f"for example: {name}: {_flow(examples[0])}"
         if examples:
             return message, f"for example: {_flow(examples[0])}"
         return message, None
+
+    def may_be_secret(self, path: FieldPath) -> bool:
+        """A value of any type may be a secret: an env variable named like one, or the value
+        that follows a flag such as --api-key. Messages say what type it is, not what it is."""
+        if len(path) >= 2 and path[-2] == "env":
+            return isinstance(path[-1], str) and is_secret_name(path[-1])
+        if len(path) >= 2 and path[-2] == "parameters" and isinstance(path[-1], int) and path[-1] > 0:
+            parameters = self.doc.data.get("spec", {}).get("parameters")
+            previous = parameters[path[-1] - 1] if isinstance(parameters, list) else None
+            return isinstance(previous, str) and is_secret_flag(previous)
+        return False
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")

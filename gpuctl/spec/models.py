@@ -471,6 +471,11 @@ class Placement(SpecModel):
         return devices
 
 
+def _text(value: object) -> str:
+    """A raw scalar as text for the secret check (a password may be written as a number)."""
+    return str(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+
+
 def _listed_twice(items: list[str]) -> list[tuple[FieldPath, str, str | None]]:
     seen: set[str] = set()
     problems: list[tuple[FieldPath, str, str | None]] = []
@@ -572,9 +577,9 @@ class ModelDeploymentSpec(SpecModel):
         """Runs on the raw input, before type checks, so that a literal secret is reported even
         when another entry of the same field has the wrong type."""
         if info.field_name == "env" and isinstance(value, dict):
-            findings = literal_secrets({k: v for k, v in value.items() if isinstance(v, str)}, [])
+            findings = literal_secrets({k: _text(v) for k, v in value.items() if isinstance(k, str)}, [])
         elif info.field_name == "parameters" and isinstance(value, list):
-            findings = literal_secrets({}, [item if isinstance(item, str) else "" for item in value])
+            findings = literal_secrets({}, [_text(item) for item in value])
         else:
             return value
         if findings:

@@ -60,6 +60,11 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
+def is_secret_flag(flag: str) -> bool:
+    """Whether a backend flag takes a secret (`--api-key`, `--hf-token`); `--flag=value` works too."""
+    return bool(_SECRET_FLAG.match(flag.partition("=")[0].strip()))
+
+
 def _is_literal(value: str | None) -> bool:
     return value is not None and value.strip().lower() not in _NOT_SECRET
 
@@ -115,7 +120,7 @@ def _in_parameters(parameters: Sequence[str]) -> list[Finding]:
         shape = secret_shape(value) if value else None
         if shape:
             message = f"the value of {flag} looks like {shape}: {_NEVER}"
-        elif _SECRET_FLAG.match(flag) and _is_literal(value):
+        elif is_secret_flag(flag) and _is_literal(value):
             message = f"{flag} is given a literal value: {_NEVER}"
         else:
             continue

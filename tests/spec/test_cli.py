@@ -102,3 +102,19 @@ def test_start_up_does_not_import_heavy_libraries(args: tuple[str, ...], forbidd
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line}
     assert "gpuctl.cli.main" in imported
     assert sorted(name for name in imported if name.split(".")[0] in forbidden) == []
+
+
+@pytest.mark.parametrize("case", ["literal-secret-env", "literal-secret-parameters"])
+def test_secret_values_are_never_printed(case: str) -> None:
+    result = gpuctl("validate", ".", "--json", cwd=INVALID / case)
+    assert result.returncode == 1
+    for secret in (
+        "my-token-value",
+        "hf_AbCdEf",
+        "AKIAIOSFODNN7EXAMPLE",
+        "hunter2",
+        "7654321",
+        "not-so-secret",
+        "sk-proj",
+    ):
+        assert secret not in result.stdout + result.stderr
