@@ -112,8 +112,8 @@ _TITLE_WORDS = {
 
 def _title(field_name: str, _info: object) -> str:
     """Field titles for the schemas: `served_name` → "Served name", not pydantic's "Servedname"."""
-    words = [_TITLE_WORDS.get(word, word) for word in field_name.split("_")]
-    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+    title = " ".join(_TITLE_WORDS.get(word, word) for word in field_name.split("_"))
+    return title[:1].upper() + title[1:]
 
 
 class SpecModel(BaseModel):
