@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+from jsonschema import Draft202012Validator
+
 from gpuctl.spec.loader import read_specs
-from gpuctl.spec.schema import SCHEMA_FILES
+from gpuctl.spec.schema import SCHEMA_FILES, packaged_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [ROOT / "inventory" / "example.yaml", *sorted((ROOT / "specs").glob("*.yaml"))]
@@ -31,3 +34,11 @@ def test_each_example_names_its_schema_for_editors() -> None:
         source = result.specs.location(document).file
         first_line = Path(source).read_text(encoding="utf-8").splitlines()[0]
         assert first_line == f"# yaml-language-server: $schema=../schemas/{SCHEMA_FILES[document.kind]}"
+
+
+def test_examples_pass_the_packaged_schema_too() -> None:
+    """The loader consults the schema only for documents the (strict) models refuse; valid
+    documents must therefore pass both."""
+    for path in EXAMPLES:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert list(Draft202012Validator(packaged_schema(document["kind"])).iter_errors(document)) == []
