@@ -19,7 +19,7 @@ from gpuctl.errors import Diagnostic, GpuctlError, Location
 from gpuctl.facts import Device, HostFacts
 from gpuctl.models.info import ModelInfo
 from gpuctl.schedule.types import Placement, Worker
-from gpuctl.spec.models import Cluster, ModelDeployment, ModelDeploymentSpec
+from gpuctl.spec.models import RESERVED_ENV, Cluster, ModelDeployment, ModelDeploymentSpec
 
 BIND_ALL = "0.0.0.0"
 """Backends listen on every address of the host (host networking); `--host` with the host's own
@@ -36,15 +36,7 @@ GiB = 1 << 30
 SHM_SIZE = 10 * GiB
 """/dev/shm for PyTorch backends (NCCL and worker processes exchange tensors through it)."""
 
-DEVICE_VARIABLES = (
-    "CUDA_VISIBLE_DEVICES",
-    "NVIDIA_VISIBLE_DEVICES",
-    "ROCR_VISIBLE_DEVICES",
-    "HIP_VISIBLE_DEVICES",
-    "GPU_DEVICE_ORDINAL",
-    "ASCEND_VISIBLE_DEVICES",
-    "ASCEND_RT_VISIBLE_DEVICES",
-)
+DEVICE_VARIABLES = tuple(sorted(RESERVED_ENV))
 """Which devices a container sees is the placement's decision: users pin with placement.devices."""
 
 
