@@ -23,3 +23,4 @@ lint: install
 
 schemas: install
 	$(BIN)/gpuctl schema --write schemas
+	$(BIN)/gpuctl schema --write gpuctl/schemas

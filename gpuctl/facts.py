@@ -51,6 +51,10 @@ class Device(Fact):
     health: str | None = None
     """Health as reported (Ascend "OK"/"Warning"/...; None where the tool has none)."""
     bus_id: str | None = None
+    render_node: str | None = None
+    """AMD: the DRI render node of this GPU, e.g. "/dev/dri/renderD129" (from
+    /sys/bus/pci/devices/BUS_ID/drm). Backends pass it with --device; when unknown they fall back
+    to /dev/dri/renderD(128 + index), the numbering ROCm's container guide describes."""
 
 
 class GpuProcess(Fact):

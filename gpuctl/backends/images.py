@@ -13,7 +13,10 @@ carry it; set `image:` to use your own build.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
+
+from gpuctl.facts import Device
 
 Accelerator = Literal["nvidia", "amd", "ascend-910b", "ascend-310p", "cpu"]
 
@@ -52,6 +55,20 @@ SERVICE_TAGS = {
     "voxbox": "voxbox",
     "llama-box": "llama-box",
 }
+
+
+def accelerator_for(devices: Sequence[Device]) -> Accelerator:
+    """The image variant for the devices a container gets.
+
+    No devices: cpu. Ascend NPUs whose product name says 310P (Atlas 300I Duo: "310P3") take the
+    310P toolkit; every other Ascend NPU (910B1..4, 910B3, names npu-smi masks) the 910B one.
+    """
+    if not devices:
+        return "cpu"
+    vendor = devices[0].vendor
+    if vendor == "ascend":
+        return "ascend-310p" if any("310p" in device.name.lower() for device in devices) else "ascend-910b"
+    return vendor
 
 
 def default_image(backend: str, accelerator: Accelerator, version: str | None = None) -> str:

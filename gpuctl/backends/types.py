@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +43,30 @@ class Readiness(ContainerValue):
     port: int
     timeout: int
     """Seconds to wait after start before the change counts as failed."""
+    address: str | None = None
+    """Where to poll; None: the container's own host. Workers of a replica that spans hosts (Ray
+    workers, SGLang nodes of rank > 0, llama-box RPC servers) serve no HTTP themselves: their
+    readiness is the leader's API, so apply starts every container of such a replica before it
+    waits on any of them."""
+
+
+class ModelFetch(ContainerValue):
+    """Model files apply downloads on the host before the container starts.
+
+    Only for backends that cannot download by themselves (MindIE, llama-box); vLLM, SGLang and
+    VoxBox fetch into the cluster's `modelDir` cache on their own. The files land in `target`, a
+    directory under `modelDir` laid out as `<modelDir>/<source>/<org>/<name>/<revision>`.
+    """
+
+    source: Literal["huggingface", "modelscope"]
+    repo: str
+    """Repository id, e.g. "Qwen/Qwen3-8B-GGUF"."""
+    revision: str | None = None
+    """Commit (pinned by `gpuctl lock`) or branch; None: the default branch."""
+    files: list[str] = Field(default_factory=list)
+    """Paths inside the repository to fetch; empty: the whole repository."""
+    target: str
+    """Host directory the files are downloaded into (`huggingface_hub` `local_dir`)."""
 
 
 class ContainerSpec(ContainerValue):
@@ -65,6 +90,8 @@ class ContainerSpec(ContainerValue):
     """Device nodes passed with --device (AMD /dev/kfd, /dev/dri/renderD128; Ascend /dev/davinci0)."""
     mounts: list[Mount] = Field(default_factory=list)
     files: list[HostFile] = Field(default_factory=list)
+    fetch: ModelFetch | None = None
+    """Model files apply must download before starting the container (see ModelFetch)."""
     shm_size: int | None = None
     """Bytes of /dev/shm (NCCL and PyTorch workers need more than Docker's 64 MiB)."""
     ipc_host: bool = False
