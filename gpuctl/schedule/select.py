@@ -177,9 +177,10 @@ def across_hosts(search: Search) -> Choice | None:
     shapes = [idx for idx in search.shapes if idx.multi]
     largest = max((idx.max_size() for idx in shapes), default=0)
     hosts = sum(1 for rank, ok in enumerate(search.mask) if ok)
-    splits = sorted(
-        (m * n, n, m) for m in sizes(demand, largest) for n in range(2, min(hosts, MAX_DISTRIBUTED_HOSTS) + 1)
-    )
+    # llama-box workers are RPC servers of one device each.
+    per_host = [1] if demand.backend == "llama-box" else sizes(demand, largest)
+    most = min(hosts, MAX_DISTRIBUTED_HOSTS)
+    splits = sorted((m * n, n, m) for m in per_host for n in range(2, most + 1))
     for _, n, m in splits:
         if demand.parallel_problem(m, n) is not None:
             continue
