@@ -1,11 +1,11 @@
 """Every constant the estimator calibrated from measurements, with the rows it comes from.
 
-Rows are those of `tests/data/models/measurements.csv` (0-based data-row index, the model and
-the engine version); all memory figures there are per GPU in GiB. `tests/estimate/
-test_constants.py` re-derives each constant from its rows, so a change here that the data does
-not support fails a test. Rows kept back from calibration to check for over-fitting (the
-"held-out" set of `benchmarks/estimator_error.py`): 3 (gemma-2-27b), 9/10 (granite-3.x-8b),
-30/31 (Kimi-Dev-72B TP2/TP4), 33 (Kimi-VL TP2), 47 (Mistral-Small w8a8 TP2).
+Rows are those of `tests/data/models/measurements.csv` (0-based data-row index); all memory
+figures there are per GPU in GiB. `tests/estimate/test_constants.py` re-derives each constant
+from its rows, so a change here that the data does not support fails a test. Rows kept back from
+calibration to check for over-fitting (the "held-out" rows of `benchmarks/estimator_error.py`,
+all with saved configs): 12 (Llama-3.1-8B fp8 KV), 16 (Llama-3.1-8B float32), 35 (Qwen2.5-7B
+fp8 KV), 43 and 44 (Qwen2.5-7B TP2/TP4), 49 (Qwen2.5-7B w8a8).
 """
 
 from __future__ import annotations
@@ -48,13 +48,18 @@ SAMPLER_BYTES_PER_LOGIT = 12.43
 the model dtype (fp32 copies, probabilities): vLLM >= 0.17 profiles `max_num_seqs` (1024 on an
 H100) sequences. Fit of act = base + seqs·V·(dtype + this) + tokens·hidden·dtype·HIDDEN_COPIES
 over Llama-3.1-8B 1.89 GiB (row 19, V=128256), gemma-7b 3.63 (row 7, V=256000), Qwen2.5-7B 2.21
-(row 37, V=152064), phi-4 1.52 (row 28), gemma-2-2b 3.62 (row 4); float32 Llama (row 16, 2.21
-GiB) confirms the dtype term."""
+(row 37, V=152064), phi-4 1.52 (row 28), gemma-2-2b 3.62 (row 4)."""
 
 SAMPLER_BYTES_PER_LOGIT_BEFORE_0_17 = 35.9
 """The same before vLLM 0.17, whose sampler kept about three times as much: Llama-3.1-8B 4.76
 GiB (v0.11, row 51), Qwen3-14B 5.64 GiB (v0.15/0.16, rows 54, 55; 2.23 GiB from v0.17, row 56),
 Qwen3-0.6B 5.56 GiB (row 52)."""
+
+ACTIVATION_PROFILE_CHANGE = (0, 17)
+"""vLLM version from which the smaller sampler profile and the persistent fused-MoE workspace
+apply. The MoE workspace (tokens × top-k × (max(2·I/TP, hidden) + I/TP) × dtype) matches
+Qwen1.5-MoE (+0.26 GiB, row 34) and DeepSeek-V2-Lite (+0.39 GiB, row 1) in v0.19; the v0.9
+Qwen3-235B (row 64) and v0.11 gpt-oss-120b (row 50) activations have none."""
 
 HIDDEN_COPIES = 1.1375
 """Hidden-state buffers of `max_num_batched_tokens` tokens alive during the sampler run: the
@@ -80,16 +85,16 @@ VLM_PROFILE_ACTIVATION = 0.2 * GiB
 # --------------------------------------------------------------------------- vLLM non-torch
 
 NON_TORCH_SINGLE_GPU = 0.25 * GiB
-"""CUDA context growth, cuBLAS workspaces: 0.24-0.26 GiB at TP1 in vLLM 0.18/0.19 (rows 0-8, 11,
-13-19, 57); granite's 0.46 (rows 8-10) is the exception."""
+"""CUDA context growth, cuBLAS workspaces: 0.24-0.26 GiB at TP1 in vLLM 0.18/0.19 (rows 0-7, 11,
+13-15, 17-19, 57); granite's 0.46 (rows 8-10) is the exception."""
 
 NON_TORCH_SINGLE_GPU_BEFORE_0_18 = 0.13 * GiB
 """0.13-0.14 GiB in vLLM 0.11-0.17 (rows 50-56)."""
 
-NON_TORCH_TP_BASE = 1.99 * GiB
-NON_TORCH_TP_PER_RANK = 0.0425 * GiB
-"""NCCL buffers with tensor parallelism: 2.06-2.09 GiB at TP2 (rows 22, 30, 33, 36, 43, 47),
-2.13-2.21 GiB at TP4 (rows 23, 26, 31, 44): base + per-rank × TP."""
+NON_TORCH_TP_BASE = 1.986 * GiB
+NON_TORCH_TP_PER_RANK = 0.046 * GiB
+"""NCCL buffers with tensor parallelism, base + per-rank × TP through the means at TP2 (2.078 GiB:
+rows 22, 30, 33, 36, 47) and TP4 (2.17 GiB: rows 23, 26, 31)."""
 
 # --------------------------------------------------------------------------- vLLM defaults
 

@@ -72,18 +72,18 @@ def activation(
     tp = request.tensor_parallel
     hidden = model.hidden_size or 0
     inter = model.intermediate_size or model.moe_intermediate_size or 4 * hidden
+    version = version_tuple(request.backend_version)
+    old = version is not None and version < c.ACTIVATION_PROFILE_CHANGE
     forward = c.FORWARD_BASE + tokens * inter / tp * dtype_bytes * c.FORWARD_COPIES
     if not last_stage:
         forward += c.PP_SEND_COPIES * tokens * hidden * dtype_bytes
     peak = forward
     if last_stage and model.category not in ("embedding", "reranker"):
-        version = version_tuple(request.backend_version)
-        old = version is not None and version < (0, 17)
         per_logit = c.SAMPLER_BYTES_PER_LOGIT_BEFORE_0_17 if old else c.SAMPLER_BYTES_PER_LOGIT
         sampler = seqs * (model.vocab_size or 0) * (dtype_bytes + per_logit)
         sampler += tokens * hidden * dtype_bytes * c.HIDDEN_COPIES + c.ACTIVATION_BASE
         peak = max(peak, sampler)
-    if model.num_experts and model.num_experts_per_token and model.moe_intermediate_size:
+    if model.num_experts and model.num_experts_per_token and model.moe_intermediate_size and not old:
         expert = model.moe_intermediate_size / tp
         peak += tokens * model.num_experts_per_token * (max(2 * expert, hidden) + expert) * dtype_bytes
     if first_stage and (model.vision is not None or model.category in ("vision-language", "omni")):

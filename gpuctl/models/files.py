@@ -12,6 +12,7 @@ Pure, apart from the byte source passed to `safetensors_bytes`.
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Callable, Mapping
 
@@ -20,6 +21,8 @@ ByteSource = Callable[[int, int], bytes]
 SPEECH_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".onnx", ".ckpt")
 
 INDEX = "model.safetensors.index.json"
+VARIANT = re.compile(r"\.(fp16|bf16|fp32)[.-]")
+"""diffusers weight variants: `x.fp16.safetensors`, `x.fp16-00001-of-00002.safetensors`."""
 
 
 def transformers_weight_files(files: Mapping[str, int]) -> list[str]:
@@ -46,7 +49,7 @@ def diffusers_weight_files(files: Mapping[str, int], model_index: Mapping[str, o
         prefix = f"{component}/"
         inside = [p for p in files if p.startswith(prefix) and p.endswith((".safetensors", ".bin"))]
         safetensors = [p for p in inside if p.endswith(".safetensors")] or inside
-        plain = [p for p in safetensors if not any(f".{v}." in p for v in ("fp16", "bf16", "fp32"))]
+        plain = [p for p in safetensors if not VARIANT.search(p)]
         chosen.extend(sorted(plain or safetensors))
     return chosen
 

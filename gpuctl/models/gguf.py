@@ -181,8 +181,8 @@ def gguf_file(
             non_layer += nbytes
             if tensor.startswith(("output.", "output_norm.")):
                 output += nbytes
-    if output == 0 and "token_embd.weight" in tensors and arch != "clip":
-        output = tensors["token_embd.weight"]  # tied output head: llama.cpp uses the embedding
+    if "output.weight" not in tensors and "token_embd.weight" in tensors and arch != "clip":
+        output += tensors["token_embd.weight"]  # tied head: llama.cpp puts a copy of the embedding there
     return GgufFile(
         name=name,
         size=size,
