@@ -56,7 +56,8 @@ def main() -> None:
         print(
             f"{case.row:>3} {'held' if case.held_out else 'cal':<5} {case.model[:44]:<44} "
             f"{(case.engine + ' ' + case.version)[:12]:<12} {case.request.tensor_parallel:>2} "
-            f"{case.request.pipeline_parallel:>2} {_f(case.weights_gib, 7)} {_f(weights, 7)} {_f(w_err, 6, '+')} "
+            f"{case.request.pipeline_parallel:>2} {_f(case.weights_gib, 7)} {_f(weights, 7)} "
+            f"{_f(w_err, 6, '+')} "
             f"{_i(case.kv_tokens)} {_i(result.kv_pool_tokens)} {_f(k_err, 6, '+')}  {result.verdict:<16} "
             f"{gpustack(case.weights_gib, budget):<12}"
         )
@@ -64,14 +65,14 @@ def main() -> None:
     for group in ("calibration", "held-out"):
         weights, kv = weight_errors[group], [abs(e) for e in kv_errors[group]]
         if weights:
+            size = [abs(e) for e in weights]
             print(
-                f"{group:<12} weights: {len(weights)} rows, |err| median {statistics.median(map(abs, weights)):.2f} %, "
-                f"max {max(map(abs, weights)):.2f} %, min signed {min(weights):+.2f} %"
+                f"{group:<12} weights: {len(weights)} rows, |err| median {statistics.median(size):.2f} %, "
+                f"max {max(size):.2f} %, lowest {min(weights):+.2f} %"
             )
         if kv:
-            print(
-                f"{group:<12} KV tokens: {len(kv)} rows, |err| median {statistics.median(kv):.2f} %, max {max(kv):.2f} %"
-            )
+            median, largest = statistics.median(kv), max(kv)
+            print(f"{group:<12} KV tokens: {len(kv)} rows, |err| median {median:.2f} %, max {largest:.2f} %")
     print(f"weight estimates below the measurement: {below or 'none'}")
     print(
         "GPUStack's rule claims weights × 1.2 + 2 GiB and says nothing about the KV cache: "

@@ -128,13 +128,13 @@ def test_voxbox_model_is_sized_from_its_files(hf_hub) -> None:
 
 def test_repository_without_a_model_is_reported(hf_hub) -> None:
     hf_hub.add("someone/empty", {"README.md": b"hello"})
-    with pytest.raises(GpuctlError, match="has no config.json"):
+    with pytest.raises(GpuctlError, match=r"has no config\.json"):
         resolve(source("someone/empty"), None, hf_endpoint=hf_hub.url)
 
 
 def test_broken_config_is_reported(hf_hub) -> None:
     hf_hub.add("someone/broken", {"config.json": b"{not json"})
-    with pytest.raises(GpuctlError, match="config.json of model someone/broken is not valid JSON"):
+    with pytest.raises(GpuctlError, match=r"config\.json of model someone/broken is not valid JSON"):
         resolve(source("someone/broken"), None, hf_endpoint=hf_hub.url)
 
 
