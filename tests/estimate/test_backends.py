@@ -173,5 +173,5 @@ def test_gpu_names_and_sizes(text: str, name: str, gib: float) -> None:
 
 
 def test_unknown_gpu_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown GPU 'B9000'.*H100-80GB"):
+    with pytest.raises(ValueError, match=r"unknown GPU 'B9000'.*H100-80GB"):
         parse_gpu("B9000")
