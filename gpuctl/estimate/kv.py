@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from gpuctl.models.info import ModelInfo
 
@@ -64,7 +65,8 @@ class KvGroups:
         return self.group_size * len(self.kinds)
 
 
-def kv_groups(layer_kinds: list[str]) -> KvGroups:
+@lru_cache(maxsize=1024)
+def kv_groups(layer_kinds: tuple[str, ...]) -> KvGroups:
     """Group layers the way vLLM's `_get_kv_cache_groups_uniform_page_size` does: group size =
     the fewest layers of any kind (or the most, when no kind has 1.5× another's count), each
     kind cut into ceil(n / size) groups."""
@@ -102,8 +104,8 @@ def blocks_per_request(
     return total
 
 
-def stage_layer_kinds(model: ModelInfo, start: int, end: int) -> list[str]:
-    """Attention kind of the layers of one pipeline stage (all full attention unless the model
-    lists kinds)."""
-    kinds = model.layer_types or ["full_attention"] * (model.num_layers or 0)
-    return kinds[start:end]
+def stage_groups(model: ModelInfo, start: int, end: int) -> KvGroups:
+    """KV groups of the layers [start, end) of one pipeline stage."""
+    if model.layer_types is None:
+        return KvGroups(kinds=("full_attention",), group_size=end - start) if end > start else KvGroups((), 0)
+    return kv_groups(tuple(model.layer_types[start:end]))

@@ -179,13 +179,13 @@ def estimate_llama_box(model: ModelInfo, request: EstimateRequest) -> Estimate:
         start += count
         kv = count * kv_per_layer
         breakdowns.append(
-            DeviceBreakdown.model_construct(
+            DeviceBreakdown(
                 weights=weights, kv_cache=kv, activation=0, overhead=max(need - weights - kv, 0), total=need
             )
         )
     per_device = max(breakdowns, key=lambda b: b.total) if breakdowns else None
     total_weights = sum(gguf.layer_bytes) + gguf.non_layer_bytes + mmproj
-    return Estimate.model_construct(
+    return Estimate(
         backend="llama-box",
         devices=len(capacities),
         tensor_parallel=1,

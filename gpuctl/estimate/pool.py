@@ -126,7 +126,7 @@ def pool_estimate(
         for s in stages
     ]
     per_device = breakdowns[binding]
-    return Estimate.model_construct(
+    return Estimate(
         backend=engine.name,
         devices=devices,
         tensor_parallel=tp,
@@ -173,7 +173,7 @@ def _largest_context(groups: KvGroups, engine: Engine, num_blocks: int, model_ma
 
 def _breakdown(stage: Stage, kv_bytes: int, engine: Engine) -> DeviceBreakdown:
     overhead = stage.overhead + engine.extra_claim
-    return DeviceBreakdown.model_construct(
+    return DeviceBreakdown(
         weights=stage.weights,
         kv_cache=kv_bytes,
         activation=stage.activation,
@@ -186,7 +186,7 @@ def _no_devices(
     backend: str, request: EstimateRequest, context: int, reason: str, notes: list[str]
 ) -> Estimate:
     notes.append(f"{backend} needs accelerators; the request names no device")
-    return Estimate.model_construct(
+    return Estimate(
         backend=backend,
         devices=0,
         tensor_parallel=request.tensor_parallel,

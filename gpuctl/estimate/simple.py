@@ -45,10 +45,8 @@ def estimate_weights_plus_overhead(model: ModelInfo, request: EstimateRequest) -
     if on_cpu and request.host_memory is not None and weights + overhead > request.host_memory:
         verdict = "does-not-fit"
         notes.append(f"the CPU needs {(weights + overhead) / c.GiB:.2f} GiB of host memory")
-    breakdown = DeviceBreakdown.model_construct(
-        weights=share, kv_cache=0, activation=0, overhead=overhead, total=need
-    )
-    return Estimate.model_construct(
+    breakdown = DeviceBreakdown(weights=share, kv_cache=0, activation=0, overhead=overhead, total=need)
+    return Estimate(
         backend=request.backend,
         devices=0 if on_cpu else devices,
         tensor_parallel=request.tensor_parallel,

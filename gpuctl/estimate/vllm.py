@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from gpuctl.estimate import constants as c
-from gpuctl.estimate.kv import kv_dtype_bytes, kv_groups, layer_bytes_per_token, stage_layer_kinds
+from gpuctl.estimate.kv import kv_dtype_bytes, layer_bytes_per_token, stage_groups
 from gpuctl.estimate.pool import Engine, Stage, pool_estimate
 from gpuctl.estimate.types import Estimate, EstimateRequest
 from gpuctl.estimate.weights import DTYPE_BYTES, WeightLayout, layout, pp_layer_range, runtime_dtype
@@ -127,7 +127,7 @@ def stages_for(
                 weights=weights.stage_bytes(tp, pp, stage),
                 activation=act,
                 overhead=overhead,
-                groups=kv_groups(stage_layer_kinds(model, start, end)),
+                groups=stage_groups(model, start, end),
                 layer_bytes=layer_bytes,
             )
         )

@@ -76,8 +76,7 @@ def count_params(text: Config, top: Config, *, category: str, model_type: str) -
     layers = _int(text, "num_hidden_layers", "n_layer", "num_layers") or 0
     norm = layer_norm_params(model_type, hidden)
 
-    decoder = [_layer(text, model_type, index, hidden, norm) for index in range(layers)]
-    runs = _collapse(decoder)
+    runs = _collapse([_layer_counts(text, model_type, index, hidden, norm) for index in range(layers)])
     tied = tie_word_embeddings(text, top, model_type)
     lm_head = 0 if tied or category in ("embedding", "reranker") else vocab * hidden
     if model_type == "phi" and lm_head:
@@ -133,7 +132,26 @@ def tie_word_embeddings(text: Config, top: Config, model_type: str) -> bool:
     }
 
 
+LayerTuple = tuple[int, int, int, int, int, int, int]
+"""(attention, kv, mlp, experts, replicated, unquantized, absorbed) of one layer."""
+
+
 def _layer(text: Config, model_type: str, index: int, hidden: int, norm: int) -> LayerParams:
+    attention, kv, mlp, experts, replicated, unquantized, absorbed = _layer_counts(
+        text, model_type, index, hidden, norm
+    )
+    return LayerParams(
+        attention=attention,
+        kv=kv,
+        mlp=mlp,
+        experts=experts,
+        replicated=replicated,
+        unquantized=unquantized,
+        absorbed=absorbed,
+    )
+
+
+def _layer_counts(text: Config, model_type: str, index: int, hidden: int, norm: int) -> LayerTuple:
     attention, kv, replicated, unquantized = _attention(text, model_type, hidden)
     absorbed = 0
     if kv_lora := _int(text, "kv_lora_rank"):
@@ -142,15 +160,7 @@ def _layer(text: Config, model_type: str, index: int, hidden: int, norm: int) ->
         absorbed = kv_lora * heads * (nope + (_int(text, "v_head_dim", default=128) or 0))
     mlp, experts, router = _mlp(text, model_type, index, hidden)
     norms = (4 if model_type in FOUR_NORMS else 2) * norm
-    return LayerParams(
-        attention=attention,
-        kv=kv,
-        mlp=mlp,
-        experts=experts,
-        replicated=replicated,
-        unquantized=unquantized + router + norms,
-        absorbed=absorbed,
-    )
+    return attention, kv, mlp, experts, replicated, unquantized + router + norms, absorbed
 
 
 def _attention(text: Config, model_type: str, hidden: int) -> tuple[int, int, int, int]:
@@ -234,14 +244,16 @@ def _mlp(text: Config, model_type: str, index: int, hidden: int) -> tuple[int, i
     return shared, routed, router
 
 
-def _collapse(layers: list[LayerParams]) -> list[LayerParams]:
-    runs: list[LayerParams] = []
+def _collapse(layers: list[LayerTuple]) -> list[LayerParams]:
+    """Runs of identical consecutive layers, one LayerParams per run."""
+    runs: list[list] = []
     for layer in layers:
-        if runs and runs[-1].model_copy(update={"count": 1}) == layer:
-            runs[-1] = runs[-1].model_copy(update={"count": runs[-1].count + 1})
+        if runs and runs[-1][0] == layer:
+            runs[-1][1] += 1
         else:
-            runs.append(layer)
-    return runs
+            runs.append([layer, 1])
+    fields = ("attention", "kv", "mlp", "experts", "replicated", "unquantized", "absorbed")
+    return [LayerParams(count=count, **dict(zip(fields, layer, strict=True))) for layer, count in runs]
 
 
 def _position_embeddings(text: Config, model_type: str, hidden: int) -> int:

@@ -101,17 +101,17 @@ def test_pipeline_stages_are_reported_and_the_last_binds() -> None:
 
 def test_hybrid_grouping_follows_vllm() -> None:
     # gemma-3-4b: 29 sliding + 5 full layers → groups of 5, 7 groups, 35 slots (row 6 of measurements).
-    groups = kv_groups(["sliding_attention"] * 29 + ["full_attention"] * 5)
+    groups = kv_groups(("sliding_attention",) * 29 + ("full_attention",) * 5)
     assert (groups.group_size, len(groups.kinds), groups.slots) == (5, 7, 35)
     pool = int(62.51 * GiB)
     blocks = pool // (16 * groups.group_size * 4 * 256 * 2 * 2)
     assert blocks // len(groups.kinds) * 16 == pytest.approx(468144, rel=1e-4)
     # gemma-2: alternating 21 + 21 → two groups of 21, no padding.
-    assert kv_groups(["sliding_attention", "full_attention"] * 21) == KvGroups(
+    assert kv_groups(("sliding_attention", "full_attention") * 21) == KvGroups(
         ("sliding_attention", "full_attention"), 21
     )
     # gpt-oss-20b + a drafter layer (12 sliding + 13 full): one group size of 13.
-    assert kv_groups(["sliding_attention"] * 12 + ["full_attention"] * 13).group_size == 13
+    assert kv_groups(("sliding_attention",) * 12 + ("full_attention",) * 13).group_size == 13
 
 
 def test_sliding_window_requests_need_fewer_blocks() -> None:
