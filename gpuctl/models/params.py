@@ -106,10 +106,11 @@ def mtp_params(text: Config, model_type: str) -> int:
     norm = layer_norm_params(model_type, hidden)
     # The last decoder layer is a MoE layer; an MTP layer adds enorm, hnorm, eh_proj and a norm.
     vocab = _int(text, "vocab_size") or 0
-    layer = _layer(text, model_type, (_int(text, "num_hidden_layers") or 1) - 1, hidden, norm)
+    last = (_int(text, "num_hidden_layers") or 1) - 1
+    layer = sum(_layer_counts(text, model_type, last, hidden, norm)[:6])  # absorbed copies are not stored
     # Each MTP module is a MoE layer plus eh_proj, three norms and its own copy of the
     # embedding and output head (shared_head).
-    return extra * (layer.total + 2 * hidden * hidden + 3 * hidden + 2 * vocab * hidden)
+    return extra * (layer + 2 * hidden * hidden + 3 * hidden + 2 * vocab * hidden)
 
 
 def tie_word_embeddings(text: Config, top: Config, model_type: str) -> bool:
@@ -134,21 +135,6 @@ def tie_word_embeddings(text: Config, top: Config, model_type: str) -> bool:
 
 LayerTuple = tuple[int, int, int, int, int, int, int]
 """(attention, kv, mlp, experts, replicated, unquantized, absorbed) of one layer."""
-
-
-def _layer(text: Config, model_type: str, index: int, hidden: int, norm: int) -> LayerParams:
-    attention, kv, mlp, experts, replicated, unquantized, absorbed = _layer_counts(
-        text, model_type, index, hidden, norm
-    )
-    return LayerParams(
-        attention=attention,
-        kv=kv,
-        mlp=mlp,
-        experts=experts,
-        replicated=replicated,
-        unquantized=unquantized,
-        absorbed=absorbed,
-    )
 
 
 def _layer_counts(text: Config, model_type: str, index: int, hidden: int, norm: int) -> LayerTuple:
