@@ -62,6 +62,14 @@ DTYPES = {
 
 REQUIRED = ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size")
 
+KNOWN_MODEL_TYPES = {
+    "llama", "llama4_text", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl", "qwen3",
+    "qwen3_moe", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma", "gemma2", "gemma3", "gemma3_text",
+    "deepseek_v2", "deepseek_v3", "gpt_oss", "phi", "phi3", "granite", "xlm-roberta", "bert", "roberta",
+}  # fmt: skip
+"""Model types whose parameter layout `params.py` follows exactly (tested against published
+counts); others are counted as a standard decoder, which a checkpoint index corrects."""
+
 
 def text_config(config: Config) -> dict[str, Any]:
     """The language-model part of a config: a nested text config merged over the top level (so
@@ -336,6 +344,11 @@ def model_info_from_config(
     warnings: list[str] = []
     if category in ("llm", "embedding", "reranker", "vision-language", "omni") and layers and hidden:
         counts = param_counts.count_params(text, config, category=category, model_type=model_type)
+        if model_type not in KNOWN_MODEL_TYPES and not weight_bytes_exact:
+            warnings.append(
+                f"model type {model_type} is counted as a standard decoder; without the checkpoint's "
+                "safetensors index its weight size is an approximation"
+            )
     rope = text.get("rope_scaling") or text.get("rope_parameters")
     return ModelInfo(
         source=source,

@@ -224,3 +224,15 @@ def test_config_without_architecture_is_an_error() -> None:
 def test_config_that_is_not_an_object_is_an_error() -> None:
     with pytest.raises(GpuctlError, match="not a JSON object"):
         model_info_from_config([1, 2], source="huggingface:a/b")  # type: ignore[arg-type]
+
+
+def test_unknown_model_type_is_estimated_with_a_warning() -> None:
+    config = json.loads((DATA / "Qwen__Qwen3-8B.config.json").read_text())
+    assert load("Qwen__Qwen3-8B").warnings == []
+    other = model_info_from_config(dict(config, model_type="olmo3"), source="huggingface:a/b")
+    assert other.params.total > 8_000_000_000
+    assert "olmo3 is counted as a standard decoder" in other.warnings[0]
+    indexed = model_info_from_config(
+        dict(config, model_type="olmo3"), source="huggingface:a/b", weight_bytes=1, weight_bytes_exact=True
+    )
+    assert indexed.warnings == []
