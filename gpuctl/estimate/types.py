@@ -1,8 +1,8 @@
 """The estimator's contract: what it is asked and what it answers (pure values, bytes).
 
 `gpuctl.estimate.estimate(model: ModelInfo, request: EstimateRequest) -> Estimate` is pure and
-fast (the scheduler calls it for many candidate device sets; results are cached by the caller on
-the request, which is hashable).
+fast (the scheduler calls it for many candidate device sets): it caches results per model object
+and request (which is hashable), so callers need not.
 """
 
 from __future__ import annotations
