@@ -5,7 +5,8 @@
 Each deployment is its own ModelInfo object (as a plan loads them from the lock), cycling over
 the saved configs; each is estimated for every device shape of a mixed fleet (H100/H200/L40S/
 RTX 4090/A100, TP 1/2/4/8). "cold" is the first pass (nothing cached), "warm" a second pass, as
-when the scheduler revisits hosts of the same shape.
+when the scheduler revisits hosts of the same shape. Times are CPU time of this process
+(`time.process_time`), so that other work on a shared machine does not inflate them.
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ CONFIGS = [
 
 def main() -> None:
     configs = [json.loads((DATA / f"{name}.config.json").read_text()) for name in CONFIGS]
-    start = time.perf_counter()
+    start = time.process_time()
     models = [
         model_info_from_config(configs[i % len(configs)], source=f"huggingface:org/model-{i}")
         for i in range(DEPLOYMENTS)
     ]
-    parsed = time.perf_counter() - start
+    parsed = time.process_time() - start
     shapes = [
         (parse_gpu(gpu), tp)
         for gpu in ("H100-80GB", "H200", "L40S", "RTX 4090", "A100-80GB")
@@ -62,12 +63,12 @@ def main() -> None:
         for (name, size), tp in shapes
     ]
     for label in ("cold", "warm"):
-        start = time.perf_counter()
+        start = time.process_time()
         fits = 0
         for model in models:
             for request in requests:
                 fits += estimate(model, request).verdict == "fits"
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         calls = len(models) * len(requests)
         print(
             f"{label}: {calls} estimates in {elapsed:.2f} s ({elapsed / calls * 1e6:.1f} µs each), {fits} fit"
