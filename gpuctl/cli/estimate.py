@@ -212,7 +212,10 @@ def render_table(model: ModelInfo, estimate: Estimate) -> str:
         lines.append(f"layers     {estimate.gpu_layers} of {estimate.total_layers} on the devices")
     if estimate.cpu_memory:
         lines.append(f"host RAM   {_gib(estimate.cpu_memory)}")
-    lines.append(f"needs      {_gib(estimate.required_per_device)} per device for one full-length request")
+    if estimate.devices:
+        lines.append(
+            f"needs      {_gib(estimate.required_per_device)} per device for one full-length request"
+        )
     largest = estimate.max_context_that_fits
     lines.append(
         f"verdict    {estimate.verdict}" + (f" (largest context that fits: {largest})" if largest else "")
