@@ -42,7 +42,7 @@ class SavedRepository:
     def read(self, path: str) -> bytes:
         return self._contents[path]
 
-    def byte_source(self, path: str):  # noqa: ANN201 - gguf.ByteSource
+    def byte_source(self, path: str):
         data = self._contents[path]
         return lambda start, size: data[start : start + size]
 
