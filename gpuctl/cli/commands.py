@@ -6,6 +6,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from gpuctl.cli import validate
+    from gpuctl.cli import estimate, validate
 
     validate.register(app)
+    estimate.register(app)

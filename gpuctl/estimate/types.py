@@ -1,8 +1,8 @@
 """The estimator's contract: what it is asked and what it answers (pure values, bytes).
 
 `gpuctl.estimate.estimate(model: ModelInfo, request: EstimateRequest) -> Estimate` is pure and
-fast (the scheduler calls it for many candidate device sets; results are cached by the caller on
-the request, which is hashable).
+fast (the scheduler calls it for many candidate device sets): it caches results per model object
+and request (which is hashable), so callers need not.
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ class EstimateValue(BaseModel):
 class EstimateRequest(EstimateValue):
     backend: Literal["vllm", "sglang", "mindie", "voxbox", "llama-box"]
     device_memory: tuple[int, ...] = ()
-    """Total memory of each device one replica would use (empty: CPU only)."""
+    """Total memory of each device one replica would use (empty: CPU only), as the runtime sees
+    it: for NVIDIA GPUs CUDA's total, which is nvidia-smi's FB total minus its "Reserved" line
+    (an H100 80GB HBM3: 81559 − 479 MiB = 79.18 GiB)."""
+    device_name: str | None = None
+    """Product name of the devices (e.g. "NVIDIA A100-SXM4-80GB"): vLLM picks smaller scheduler
+    defaults on A100s, which changes its activation memory."""
     tensor_parallel: int = 1
     pipeline_parallel: int = 1
     context_length: int | None = None
@@ -31,7 +36,18 @@ class EstimateRequest(EstimateValue):
     """vLLM --gpu-memory-utilization, SGLang --mem-fraction-static, MindIE --npu-memory-fraction;
     None: the backend default (0.9)."""
     kv_cache_dtype: str = "auto"
+    """"auto" (the model dtype), "fp8" / "fp8_e4m3" / "fp8_e5m2", "bfloat16", "float16", "float32";
+    llama-box: "f16", "q8_0", "q4_0"."""
+    dtype: str | None = None
+    """`--dtype`: "auto"/None follows the checkpoint (float32 checkpoints run in 16-bit)."""
+    quantization: str | None = None
+    """`--quantization` applied at load time to an unquantized checkpoint (e.g. "fp8")."""
+    backend_version: str | None = None
+    """Backend version the deployment runs; None: the newest calibrated behaviour (vLLM 0.19).
+    vLLM before 0.17 profiled about three times the sampler memory (see constants)."""
     max_batched_tokens: int | None = None
+    max_num_seqs: int | None = None
+    """vLLM `--max-num-seqs` (None: 1024 on GPUs of 70 GiB or more except A100s, else 256)."""
     cpu_offload: bool = False
     """llama-box: allow layers on the CPU; VoxBox: allow the whole model on the CPU."""
     host_memory: int | None = None
@@ -63,6 +79,11 @@ class Estimate(EstimateValue):
     context_length_reason: str = ""
     """e.g. "model maximum 40960 > 8192: vLLM default caps at 8192"."""
     per_device: DeviceBreakdown | None = None
+    """The device that binds (the fullest one: with pipeline parallelism the stage with the
+    smallest KV pool, with llama-box the device holding the most)."""
+    device_breakdowns: list[DeviceBreakdown] = Field(default_factory=list)
+    """One breakdown per device in request order, where devices differ (pipeline stages,
+    llama-box's layer split); empty when every device is like `per_device`."""
     required_per_device: int = 0
     """Smallest device memory each device needs: weights + activation + overhead + KV for one
     full-length sequence (for vLLM: divided by gpu_memory_utilization, since vLLM only uses that

@@ -1,0 +1,92 @@
+"""Estimator error over measurements.csv: gpuctl against measured vLLM / SGLang start-ups, and
+what GPUStack's rule (weights × 1.2 + 2 GiB, no KV term) would have said on the same rows.
+
+    .venv/bin/python benchmarks/estimator_error.py
+
+Rows: every row with a saved or architecture-equivalent config (benchmarks/measured.py).
+"held-out" rows were not used to calibrate any constant. Errors are (estimate − measured) ÷
+measured; a negative weight error means the estimate is below the measurement.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measured import GiB, load_cases
+
+from gpuctl.estimate import estimate
+
+
+def gpustack(weights_gib: float | None, budget_gib: float) -> str:
+    if weights_gib is None:
+        return "-"
+    claim = weights_gib * 1.2 + 2
+    return f"{claim:6.1f} {'fits' if claim <= budget_gib else 'no'}"
+
+
+def main() -> None:
+    header = (
+        f"{'row':>3} {'set':<5} {'model':<44} {'engine':<12} {'tp':>2} {'pp':>2} {'weights':>7} {'est':>7} "
+        f"{'err%':>6} {'KV tok':>9} {'est':>9} {'err%':>6}  {'verdict':<16} {'GPUStack GiB':<12}"
+    )
+    print(header)
+    print("-" * len(header))
+    weight_errors: dict[str, list[float]] = {"calibration": [], "held-out": []}
+    kv_errors: dict[str, list[float]] = {"calibration": [], "held-out": []}
+    below = []
+    for case in load_cases():
+        result = estimate(case.info, case.request)
+        group = "held-out" if case.held_out else "calibration"
+        weights = result.per_device.weights / GiB if result.per_device else None
+        w_err = k_err = None
+        if case.weights_gib and weights:
+            w_err = (weights - case.weights_gib) / case.weights_gib * 100
+            weight_errors[group].append(w_err)
+            if weights < case.weights_gib:
+                below.append(case.row)
+        if case.kv_tokens and result.kv_pool_tokens is not None:
+            k_err = (result.kv_pool_tokens - case.kv_tokens) / case.kv_tokens * 100
+            kv_errors[group].append(k_err)
+        budget = (case.request.memory_fraction or 0.9) * min(case.request.device_memory) / GiB
+        print(
+            f"{case.row:>3} {'held' if case.held_out else 'cal':<5} {case.model[:44]:<44} "
+            f"{(case.engine + ' ' + case.version)[:12]:<12} {case.request.tensor_parallel:>2} "
+            f"{case.request.pipeline_parallel:>2} {_f(case.weights_gib, 7)} {_f(weights, 7)} "
+            f"{_f(w_err, 6, '+')} "
+            f"{_i(case.kv_tokens)} {_i(result.kv_pool_tokens)} {_f(k_err, 6, '+')}  {result.verdict:<16} "
+            f"{gpustack(case.weights_gib, budget):<12}"
+        )
+    print()
+    for group in ("calibration", "held-out"):
+        weights, kv = weight_errors[group], [abs(e) for e in kv_errors[group]]
+        if weights:
+            size = [abs(e) for e in weights]
+            print(
+                f"{group:<12} weights: {len(weights)} rows, |err| median {statistics.median(size):.2f} %, "
+                f"max {max(size):.2f} %, lowest {min(weights):+.2f} %"
+            )
+        if kv:
+            median, largest = statistics.median(kv), max(kv)
+            print(f"{group:<12} KV tokens: {len(kv)} rows, |err| median {median:.2f} %, max {largest:.2f} %")
+    print(f"weight estimates below the measurement: {below or 'none'}")
+    print(
+        "GPUStack's rule claims weights × 1.2 + 2 GiB and says nothing about the KV cache: "
+        "it cannot tell how many tokens or full-length sequences fit."
+    )
+
+
+def _f(value: float | None, width: int, sign: str = "") -> str:
+    return f"{value:{sign}{width}.2f}" if value is not None else " " * (width - 1) + "-"
+
+
+def _i(value: int | None) -> str:
+    return f"{value:9d}" if value is not None else " " * 8 + "-"
+
+
+if __name__ == "__main__":
+    main()
