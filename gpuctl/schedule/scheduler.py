@@ -135,6 +135,7 @@ class _Scheduler:
         self.diagnostics: list[Diagnostic] = []
         self.cluster_hosts = Counter(h.cluster for h in self.fleet.hosts)
         self.unprobed = [h for h in self.fleet.hosts if not h.usable]
+        self.failed: set[str] = set()
 
     # ------------------------------------------------------------------ the passes
 
@@ -157,7 +158,7 @@ class _Scheduler:
                 self._hold(req, missing, held)
             else:
                 pool.extend((req, i) for i in missing)
-        sizes = {id(r): self._size(r, shapes[id(r)]) for r in requests}
+        sizes = {id(r): self._guarded_size(r, shapes[id(r)]) for r in requests}
         pool.sort(key=lambda item: (-sizes[id(item[0])], item[0].cluster, item[0].name, item[1]))
         for req, replica in pool:
             self._place(req, replica, masks[id(req)], shapes[id(req)])
@@ -167,7 +168,11 @@ class _Scheduler:
     def _keep(self, req: Request, replica: int, mask: bytearray) -> str | None:
         """Keep a running replica where it is; None when kept, else why it must move."""
         parts = sorted(req.current[replica], key=lambda o: (o.role != "leader", o.role != "main", o.role))
-        choice = self._fit_in_place(req, parts, mask)
+        try:
+            choice = self._fit_in_place(req, parts, mask)
+        except GpuctlError as error:
+            self.kept[req.key(replica)] = "left as it is: " + self._failed(req, error)
+            return None
         if isinstance(choice, str):
             return choice
         for obs in parts:
@@ -250,19 +255,15 @@ class _Scheduler:
         return Choice([part], est)
 
     def _place(self, req: Request, replica: int, mask: bytearray, shapes: list[ShapeIndex]) -> None:
-        demand = req.demand
         key = req.key(replica)
-        if demand.placement.devices:
-            found: Choice | str = self._pinned(req, replica, mask)
-        else:
-            counts = self.counts.setdefault(req.name, Counter())
-            search = Search(self.fleet, demand, mask, shapes, counts.__getitem__, self.ports.free)
-            found = (
-                select.on_devices(search)
-                or select.with_offload(search)
-                or select.across_hosts(search)
-                or self._unschedulable(req, replica, mask)
-            )
+        try:
+            found = self._search(req, replica, mask, shapes)
+        except GpuctlError as error:
+            if req.current.get(replica):
+                self.kept[key] = "left as it is: " + self._failed(req, error)
+            else:
+                self._failed(req, error)
+            return
         if isinstance(found, str):
             current = req.current.get(replica)
             if current:
@@ -281,6 +282,35 @@ class _Scheduler:
         for obs in req.current.get(replica, []):
             self._release_observed(obs)
         self._commit(req, replica, found, previous)
+
+    def _search(self, req: Request, replica: int, mask: bytearray, shapes: list[ShapeIndex]) -> Choice | str:
+        demand = req.demand
+        if demand.placement.devices:
+            return self._pinned(req, replica, mask)
+        counts = self.counts.setdefault(req.name, Counter())
+        search = Search(self.fleet, demand, mask, shapes, counts.__getitem__, self.ports.free)
+        return (
+            select.on_devices(search)
+            or select.with_offload(search)
+            or select.across_hosts(search)
+            or self._unschedulable(req, replica, mask)
+        )
+
+    def _failed(self, req: Request, error: GpuctlError) -> str:
+        """Report, once per deployment, an error of the estimator or a backend; return its text."""
+        text = "; ".join(d.message for d in error.diagnostics)
+        if req.name not in self.failed:
+            self.failed.add(req.name)
+            self.diagnostics += [
+                Diagnostic(
+                    f"{req.name}: {d.message}",
+                    location=req.location,
+                    hint=d.hint,
+                    code=d.code or "estimate",
+                )
+                for d in error.diagnostics
+            ]
+        return text
 
     # ------------------------------------------------------------------ pinned devices
 
@@ -452,6 +482,12 @@ class _Scheduler:
             if (req.cluster, shape) in self.fleet.index
         ]
         return sorted(found, key=lambda idx: (-idx.shape[2], idx.shape))
+
+    def _guarded_size(self, req: Request, shapes: list[ShapeIndex]) -> int:
+        try:
+            return self._size(req, shapes)
+        except GpuctlError:
+            return 0  # reported when the replica is placed
 
     def _size(self, req: Request, shapes: list[ShapeIndex]) -> int:
         """Memory one replica claims on the largest eligible devices (for largest-first order)."""
