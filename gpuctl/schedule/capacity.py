@@ -167,6 +167,11 @@ class ShapeIndex:
         lst = self.by_size.get(k, [])
         return lst[bisect_left(lst, (need, -1)) :]
 
+    def kth(self, rank: int) -> list[int]:
+        """Free memory of a host's devices of this shape, emptiest first (a single entry for MIG
+        instances, which are never joined)."""
+        return self._kth.get(rank, [])
+
     def max_size(self) -> int:
         return max(self.by_size) if self.by_size else 0
 

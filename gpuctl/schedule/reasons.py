@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from gpuctl.schedule.capacity import DeviceState, HostState, Shape
+from gpuctl.schedule.capacity import HostState, ShapeIndex
 from gpuctl.schedule.demand import Demand, claim_of
 from gpuctl.schedule.select import sizes
 from gpuctl.schedule.units import size
@@ -37,61 +37,87 @@ class HostReason:
         return self.have[1] / self.need[1]
 
 
-def memory_reason(demand: Demand, host: HostState, port_free: bool) -> HostReason:
-    """Why no device set of an eligible host can hold the model."""
-    groups: dict[Shape, list[DeviceState]] = {}
-    unusable: str | None = None
-    for dev in host.devices:
-        problem = demand.device_problem(dev.device)
-        if dev.schedulable and problem is None:
-            groups.setdefault(dev.shape, []).append(dev)
-        unusable = unusable or problem
-    if not groups and unusable:
-        return HostReason(unusable)
-    if not groups:
-        extra = "" if demand.may_offload else " (placement.cpuOffload is off)"
-        return HostReason(f"no usable accelerator devices{extra}")
-    closest: HostReason | None = None
-    too_small: str | None = None
-    for shape, devs in sorted(groups.items(), key=lambda item: (-item[0][2], item[0])):
-        total = shape[2]
-        largest = len(devs) if not shape[3] else 1
-        frees = sorted((d.free for d in devs), reverse=True)
-        last_est = None
+@dataclass(frozen=True)
+class ShapeNeed:
+    """What one replica needs on devices of one shape: k devices of `need` bytes free each, or
+    why no number of them can hold it even when empty."""
+
+    index: ShapeIndex
+    k: int = 0
+    need: int = 0
+    problem: str | None = None
+
+
+def shape_needs(demand: Demand, shapes: list[ShapeIndex]) -> list[ShapeNeed]:
+    """Per eligible shape, the fewest devices that hold the model when empty (asked once per
+    deployment; each host is then judged by its k-th emptiest device alone)."""
+    needs: list[ShapeNeed] = []
+    for idx in shapes:
+        total = idx.shape[2]
+        largest = idx.max_size() if idx.multi else 1
+        tried = None
+        found = None
         for k in sizes(demand, largest):
             if demand.parallel_problem(k) is not None:
                 continue
             est = demand.estimate((total,) * k, k)
-            last_est = (k, est)
+            tried = (k, est)
             if est.verdict == "fits":
-                need = claim_of(est)
-                reason = HostReason(NO_MEMORY, host.name, (k, need), (k, frees[k - 1]))
-                if frees[k - 1] >= need and not port_free:
-                    return HostReason("no free port in the cluster's port range")
-                if closest is None or reason.closeness > closest.closeness:
-                    closest = reason
+                found = ShapeNeed(idx, k, claim_of(est))
                 break
-        if last_est is None:
+        if found is not None:
+            needs.append(found)
+            continue
+        if tried is None:
             fixed = demand.tensor_parallel
-            problem = demand.parallel_problem(fixed or largest) if (fixed or largest) > 1 else None
-            too_small = too_small or (
-                f"{problem}" if problem else f"has {largest} device(s), parameters ask for {fixed}"
-            )
-        elif last_est[1].verdict != "fits" and too_small is None:
-            k, est = last_est
+            problem = demand.parallel_problem(2) if fixed is None and largest > 1 else None
+            text = problem or f"has {largest} device(s) of this kind, parameters ask for {fixed or 1}"
+        else:
+            k, est = tried
+            more = demand.parallel_problem(k + 1) if k < largest and demand.tensor_parallel is None else None
             if est.verdict == "context-too-long" and est.max_context_that_fits:
-                too_small = (
+                text = (
                     f"context {est.context_length} too long for {k} × {size(total)}"
                     f" (at most {est.max_context_that_fits} fits)"
                 )
             else:
-                too_small = (
-                    f"does not fit on {k} × {size(total)} even when empty"
-                    f" (needs {size(est.required_per_device)} each)"
-                )
+                each = size(est.required_per_device)
+                text = f"does not fit on {k} × {size(total)} even when empty (needs {each} each)"
+            if more:
+                text += f"; {more}"
+        needs.append(ShapeNeed(idx, problem=text))
+    return needs
+
+
+def memory_reason(needs: list[ShapeNeed], demand: Demand, host: HostState, port_free: bool) -> HostReason:
+    """Why no device set of an eligible host can hold the model."""
+    closest: HostReason | None = None
+    too_small: str | None = None
+    for need in needs:
+        frees = need.index.kth(host.rank)
+        if not frees:
+            continue
+        if need.problem is not None:
+            too_small = too_small or need.problem
+            continue
+        have = frees[need.k - 1] if len(frees) >= need.k else 0
+        if have >= need.need and not port_free:
+            return HostReason("no free port in the cluster's port range")
+        reason = HostReason(NO_MEMORY, host.name, (need.k, need.need), (need.k, have))
+        if closest is None or reason.closeness > closest.closeness:
+            closest = reason
     if closest is not None:
         return closest
-    return HostReason(too_small or "no device set can hold it")
+    if too_small is not None:
+        return HostReason(too_small)
+    unusable = next((p for p in map(demand.device_problem, (d.device for d in host.devices)) if p), None)
+    if unusable:
+        return HostReason(unusable)
+    if any(not d.schedulable for d in host.devices):
+        return HostReason("its devices are unhealthy")
+    return HostReason(
+        "no accelerator devices" + ("" if demand.may_offload else " (placement.cpuOffload is off)")
+    )
 
 
 def sentence(subject: str, hosts: int, reasons: list[HostReason]) -> str:

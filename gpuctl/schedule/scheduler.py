@@ -293,7 +293,7 @@ class _Scheduler:
             select.on_devices(search)
             or select.with_offload(search)
             or select.across_hosts(search)
-            or self._unschedulable(req, replica, mask)
+            or self._unschedulable(req, replica, shapes)
         )
 
     def _failed(self, req: Request, error: GpuctlError) -> str:
@@ -500,17 +500,18 @@ class _Scheduler:
                         return k * claim_of(est)
         return demand.model.weight_bytes or 0
 
-    def _unschedulable(self, req: Request, replica: int, mask: bytearray) -> str:
+    def _unschedulable(self, req: Request, replica: int, shapes: list[ShapeIndex]) -> str:
         demand = req.demand
         only = set(demand.placement.hosts) or None
         filtered = self.classes.reasons(self._verdicts(req), only, req.cluster)
+        needs = reasons.shape_needs(demand, shapes)
         per_host: list[reasons.HostReason] = []
         for name, why in sorted(filtered.items()):
             host = self.fleet.by_name[name]
             if why is not None:
                 per_host.append(reasons.HostReason(why, name))
             else:
-                per_host.append(reasons.memory_reason(demand, host, self.ports.free(host)))
+                per_host.append(reasons.memory_reason(needs, demand, host, self.ports.free(host)))
         text = reasons.sentence(_subject(req, replica), self.cluster_hosts[req.cluster], per_host)
         if demand.placement.distributed:
             text += "; no group of hosts holds it together either"
