@@ -62,6 +62,7 @@ class HostClasses:
             groups.setdefault(class_key(host), []).append(host)
         self.classes = list(groups.values())
         self._verdicts: dict[tuple[object, ...], list[str | None]] = {}
+        self._masks: dict[tuple[int, frozenset[str] | None], bytearray] = {}
         self.size = len(fleet.hosts)
 
     def verdicts(
@@ -93,8 +94,12 @@ class HostClasses:
         return cached
 
     def eligible(self, verdicts: list[str | None], only: set[str] | None) -> bytearray:
-        """Mask by host rank of hosts that pass every filter (`only`: placement.hosts)."""
-        mask = bytearray(self.size)
+        """Mask by host rank of hosts that pass every filter (`only`: placement.hosts). Shared by
+        deployments with the same verdicts: read it, never write it."""
+        key = (id(verdicts), frozenset(only) if only is not None else None)
+        if key in self._masks:
+            return self._masks[key]
+        mask = self._masks[key] = bytearray(self.size)
         for hosts, verdict in zip(self.classes, verdicts, strict=True):
             if verdict is None:
                 for host in hosts:

@@ -11,6 +11,7 @@ the host that came closest is named.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gpuctl.schedule.capacity import HostState, ShapeIndex
@@ -89,7 +90,9 @@ def shape_needs(demand: Demand, shapes: list[ShapeIndex]) -> list[ShapeNeed]:
     return needs
 
 
-def memory_reason(needs: list[ShapeNeed], demand: Demand, host: HostState, port_free: bool) -> HostReason:
+def memory_reason(
+    needs: list[ShapeNeed], demand: Demand, host: HostState, port_free: Callable[[HostState], bool]
+) -> HostReason:
     """Why no device set of an eligible host can hold the model."""
     closest: HostReason | None = None
     too_small: str | None = None
@@ -101,7 +104,7 @@ def memory_reason(needs: list[ShapeNeed], demand: Demand, host: HostState, port_
             too_small = too_small or need.problem
             continue
         have = frees[need.k - 1] if len(frees) >= need.k else 0
-        if have >= need.need and not port_free:
+        if have >= need.need and not port_free(host):
             return HostReason("no free port in the cluster's port range")
         reason = HostReason(NO_MEMORY, host.name, (need.k, need.need), (need.k, have))
         if closest is None or reason.closeness > closest.closeness:

@@ -511,7 +511,7 @@ class _Scheduler:
             if why is not None:
                 per_host.append(reasons.HostReason(why, name))
             else:
-                per_host.append(reasons.memory_reason(needs, demand, host, self.ports.free(host)))
+                per_host.append(reasons.memory_reason(needs, demand, host, self.ports.free))
         text = reasons.sentence(_subject(req, replica), self.cluster_hosts[req.cluster], per_host)
         if demand.placement.distributed:
             text += "; no group of hosts holds it together either"
