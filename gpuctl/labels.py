@@ -26,5 +26,5 @@ READINESS_PATH = "gpuctl.readiness-path"
 """HTTP path apply and `gpuctl status` poll on PORT to know the backend serves."""
 SPEC = "gpuctl.spec"
 """The container's canonical ContainerSpec as compact JSON (labels left out, file contents by
-digest, secret values never present), so a plan can say *what* changed, not only that the hash
-did."""
+digest, secret values never present: `gpuctl.plan.explain.spec_label`), so a plan can say *what*
+changed, not only that the hash did. Like SPEC_HASH, apply adds it when it starts a container."""

@@ -22,7 +22,6 @@ from gpuctl.facts import HostFacts
 from gpuctl.models.info import ModelInfo
 from gpuctl.plan import facts as plan_facts
 from gpuctl.plan.diff import Desired, Identity, diff
-from gpuctl.plan.explain import with_spec_label
 from gpuctl.plan.model import Change, DeviceUse, HostPlan, Plan, PlanDiagnostic, Summary
 from gpuctl.schedule.capacity import Fleet
 from gpuctl.schedule.demand import Demand, EstimateCache, requested_tensor_parallel
@@ -279,7 +278,7 @@ def _match_workers(placement: Placement, specs: list[ContainerSpec]) -> list[Des
                 identity=(placement.cluster, placement.deployment, placement.replica, worker.role),
                 host=spec.host,
                 devices=tuple(worker.devices),
-                spec=with_spec_label(spec),
+                spec=spec,
             )
         )
     return out

@@ -1,10 +1,11 @@
 """Why a container must be replaced, field by field, in words.
 
 Every container gpuctl starts carries its canonical ContainerSpec as compact JSON in the
-`gpuctl.spec` label (`spec_label`). Comparing that with the spec the plan wants turns a changed
-hash into reasons a reviewer can check: "image changed a → b", "parameter --max-model-len changed
-8192 → 32768", "env VLLM_LOGGING_LEVEL added". Secret values are never in a ContainerSpec, only the
-names of the local variables that hold them, so the label holds no secret.
+`gpuctl.spec` label (`spec_label`; apply adds it with the spec hash: `apply_labels`). Comparing
+that with the spec the plan wants turns a changed hash into reasons a reviewer can check: "image
+changed a → b", "parameter --max-model-len changed 8192 → 32768", "env VLLM_LOGGING_LEVEL added".
+Secret values are never in a ContainerSpec, only the names of the local variables that hold them,
+so the label holds no secret.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ def spec_label(spec: ContainerSpec) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def with_spec_label(spec: ContainerSpec) -> ContainerSpec:
-    return spec.model_copy(update={"labels": {**spec.labels, labels.SPEC: spec_label(spec)}})
+def apply_labels(spec: ContainerSpec) -> dict[str, str]:
+    """The labels apply adds to the ones a ContainerSpec carries: its hash and its canonical JSON
+    (both derived from the spec, so a plan does not carry them)."""
+    return {labels.SPEC_HASH: spec.spec_hash(), labels.SPEC: spec_label(spec)}
 
 
 def parse_flags(command: list[str]) -> tuple[list[str], dict[str, list[str]]]:

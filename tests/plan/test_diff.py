@@ -6,7 +6,7 @@ from gpuctl import labels
 from gpuctl.backends.types import ContainerSpec, Readiness
 from gpuctl.facts import DockerInfo, HostFacts, ManagedContainer
 from gpuctl.plan.diff import Desired, diff
-from gpuctl.plan.explain import with_spec_label
+from gpuctl.plan.explain import apply_labels
 from gpuctl.schedule.observed import Observed, parse_container
 
 
@@ -22,7 +22,7 @@ def desired(
         "readiness": Readiness(path="/health", port=40000, timeout=600),
     }
     data.update(changes)
-    spec = with_spec_label(ContainerSpec.model_validate(data))
+    spec = ContainerSpec.model_validate(data)
     return Desired(("lab", "qwen", replica, "main"), host, devices, spec)
 
 
@@ -35,6 +35,7 @@ def running(want: Desired, state: str = "running", devices: str = "0") -> Observ
         state=state,
         labels={
             **spec.labels,
+            **apply_labels(spec),
             labels.CLUSTER: "lab",
             labels.DEPLOYMENT: "qwen",
             labels.REPLICA: str(want.identity[2]),
@@ -42,7 +43,6 @@ def running(want: Desired, state: str = "running", devices: str = "0") -> Observ
             labels.DEVICES: devices,
             labels.MEMORY: "1",
             labels.PORT: "40000",
-            labels.SPEC_HASH: spec.spec_hash(),
         },
     )
     host = HostFacts(

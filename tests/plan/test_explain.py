@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from gpuctl.backends.types import ContainerSpec, HostFile, Readiness
-from gpuctl.plan.explain import command_changes, parse_flags, spec_changes, spec_label, with_spec_label
+from gpuctl.plan.explain import apply_labels, command_changes, parse_flags, spec_changes, spec_label
 
 
 def spec(**changes: object) -> ContainerSpec:
@@ -62,9 +62,10 @@ def test_spec_changes_from_the_label() -> None:
 
 def test_label_leaves_out_labels_and_file_contents() -> None:
     config = HostFile(path="/var/lib/gpuctl/run/x/config.json", content='{"secret-looking": "long text"}')
-    labelled = with_spec_label(spec(files=[config]))
-    data = json.loads(labelled.labels["gpuctl.spec"])
+    added = apply_labels(spec(files=[config]))
+    assert added["gpuctl.spec-hash"] == spec(files=[config]).spec_hash()
+    data = json.loads(added["gpuctl.spec"])
     assert "labels" not in data
     assert data["files"][0]["content"].startswith("sha256:")
     changed = spec(files=[config.model_copy(update={"content": "{}"})])
-    assert spec_changes(labelled.labels["gpuctl.spec"], changed) == [f"file {config.path} changed"]
+    assert spec_changes(added["gpuctl.spec"], changed) == [f"file {config.path} changed"]

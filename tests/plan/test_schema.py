@@ -53,7 +53,7 @@ def test_saved_plan_reads_back_and_a_wrong_version_is_refused(tmp_path: Path) ->
     path = tmp_path / "plan.json"
     save_plan(small_plan(), path)
     assert load_plan(path) == small_plan()
-    path.write_text(path.read_text().replace('"format_version": 1', '"format_version": 99'))
+    path.write_text(path.read_text().replace('"format_version":1', '"format_version":99'))
     with pytest.raises(GpuctlError, match="plan format 99 is not the format"):
         load_plan(path)
     path.write_text("{")
