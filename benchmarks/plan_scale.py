@@ -62,7 +62,7 @@ MIX = [  # (weight, model source, parameters)
     (6, {"huggingface": "meta-llama/Llama-3.1-70B-Instruct"}, []),
     (6, {"huggingface": "Qwen/Qwen3-30B-A3B"}, []),
     (10, {"huggingface": "Qwen/Qwen3-Embedding-0.6B"}, ["--gpu-memory-utilization=0.12"]),
-    (6, {"huggingface": "Qwen/Qwen3-Embedding-8B"}, ["--gpu-memory-utilization=0.35"]),
+    (6, {"huggingface": "Qwen/Qwen3-Embedding-8B"}, ["--gpu-memory-utilization=0.5"]),
     (14, {"huggingface": "Qwen/Qwen3-8B-GGUF", "file": "Qwen3-8B-Q4_K_M.gguf"}, []),
     (14, {"huggingface": "Systran/faster-whisper-large-v3"}, []),
 ]
