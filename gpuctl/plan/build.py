@@ -25,7 +25,7 @@ from gpuctl.plan.diff import Desired, Identity, diff
 from gpuctl.plan.model import Change, DeviceUse, HostPlan, Plan, PlanDiagnostic, Summary
 from gpuctl.schedule.capacity import Fleet
 from gpuctl.schedule.demand import Demand, EstimateCache, requested_tensor_parallel
-from gpuctl.schedule.observed import ACTIVE_STATES, Observed, observe
+from gpuctl.schedule.observed import Observed, observe
 from gpuctl.schedule.scheduler import Request, Schedule, schedule
 from gpuctl.schedule.types import Placement
 from gpuctl.spec.models import Cluster, ModelDeployment
@@ -234,9 +234,7 @@ class _Builder:
                     by_identity[obs.identity].append(obs)
             replicas: dict[int, list[Observed]] = defaultdict(list)
             for ident, found in sorted(by_identity.items()):
-                keep, *extra = sorted(
-                    found, key=lambda o: (not o.running, o.state not in ACTIVE_STATES, o.host, o.name)
-                )
+                keep, *extra = sorted(found, key=lambda o: (not o.running, not o.active, o.host, o.name))
                 deletions += [(o, f"duplicate of {keep.name} on {keep.host}") for o in extra]
                 current[ident] = keep
                 replicas[ident[2]].append(keep)

@@ -348,7 +348,7 @@ class _Scheduler:
             if host is None or host.cluster != req.cluster:
                 return f"pinned host {host_name} is not a host of cluster {req.cluster}"
             if not mask[host.rank]:
-                return f"pinned host {host_name} {self._filter_reason(req, host) or 'is not eligible'}"
+                return f"pinned host {host_name}: {self._filter_reason(req, host) or 'not eligible'}"
             devices: list[DeviceState] = []
             for key in keys:
                 dev = host.device(key)
@@ -373,21 +373,22 @@ class _Scheduler:
             return f"pinned devices cannot split the model {m * n} ways: {problem}"
         est = demand.estimate(tuple(d.total for p in parts for d in p.devices), m, n)
         need = claim_of(est)
-        short = [d for p in parts for d in p.devices if d.free < need]
-        where = ",".join(f"{p.host.name}:{d.key}" for p in parts for d in p.devices)
+        short = [(p.host, d) for p in parts for d in p.devices if d.free < need]
         if est.verdict == "fits" and not short:
             return Choice(parts, est, tensor_parallel=m, pipeline_parallel=n)
         if est.verdict != "fits":
             held = size(parts[0].devices[0].total)
             detail = f"needs {size(est.required_per_device)} per device, they hold {held}"
         else:
-            lowest = min(d.free for d in short)
-            detail = f"need {m * n} × {size(need)}, free {size(max(lowest, 0))} on {short[0].key}"
-        message = f"pinned devices {where} cannot hold {_subject(req, replica)} ({detail})"
+            host, tightest = min(short, key=lambda item: item[1].free)
+            free = size(max(tightest.free, 0))
+            detail = f"need {m * n} × {size(need)}, {free} free on {host.name}:{tightest.key}"
+        where = ",".join(f"{p.host.name}:{d.key}" for p in parts for d in p.devices)
+        message = f"pinned devices {where} cannot hold it ({detail})"
         if demand.placement.allow_overcommit:
             self.diagnostics.append(
                 Diagnostic(
-                    message + "; placed anyway because placement.allowOvercommit is set",
+                    f"{_subject(req, replica)}: {message}; placed anyway as placement.allowOvercommit is set",
                     location=req.location,
                     severity="warning",
                     code="overcommit",

@@ -1,13 +1,24 @@
-"""Builders for host facts as the probe reports them (plain values, no I/O)."""
+"""Builders of planner inputs as plain values: host facts as the probe reports them, clusters,
+deployments, and models from the real configs in tests/data/models."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from gpuctl import labels
 from gpuctl.facts import Device, DockerInfo, GpuProcess, HostFacts, HostInfo, ManagedContainer
+from gpuctl.models.config import model_info_from_config
+from gpuctl.models.info import ModelInfo
+from gpuctl.models.lock import load_lock
+from gpuctl.plan.build import PlanInputs, make_plan
+from gpuctl.plan.model import Plan
+from gpuctl.spec.models import Cluster, ModelDeployment
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -89,10 +100,54 @@ def host(
 
 
 @pytest.fixture
-def make_host() -> Callable[..., HostFacts]:
-    return host
+def build() -> ModuleType:
+    """This module: its builders (host, managed, cluster, deployment, model, plan_for)."""
+    return sys.modules[__name__]
 
 
-@pytest.fixture
-def make_container() -> Callable[..., ManagedContainer]:
-    return managed
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@cache
+def model(stem: str) -> ModelInfo:
+    """A model as gpuctl.lock would hold it, from a real config in tests/data/models
+    (`Qwen__Qwen3-8B`), or an entry of the example lock (`huggingface:Qwen/Qwen3-8B-GGUF`)."""
+    if ":" in stem:
+        lock = load_lock(ROOT / "gpuctl.lock")
+        return next(info for info in lock.entries.values() if info.source == stem)
+    config = json.loads((ROOT / "tests" / "data" / "models" / f"{stem}.config.json").read_text())
+    repo = stem.replace("__", "/")
+    return model_info_from_config(config, source=f"huggingface:{repo}", name=repo.split("/")[1])
+
+
+def cluster(*hosts: str | tuple[str, dict[str, str]], name: str = "lab") -> Cluster:
+    entries = []
+    for entry in hosts:
+        host_name, host_labels = (entry, {}) if isinstance(entry, str) else entry
+        entries.append({"name": host_name, "address": f"10.0.0.{len(entries) + 1}", "labels": host_labels})
+    return Cluster.model_validate({"metadata": {"name": name}, "spec": {"hosts": entries}})
+
+
+def deployment(name: str, source: ModelInfo, **spec: object) -> ModelDeployment:
+    kind, _, ref = source.source.partition(":")
+    model_spec: dict[str, object] = {kind: ref}
+    if source.gguf:
+        model_spec["file"] = source.gguf.name
+    return ModelDeployment.model_validate({"metadata": {"name": name}, "spec": {"model": model_spec, **spec}})
+
+
+def plan_for(
+    the_cluster: Cluster,
+    hosts: list[HostFacts],
+    deployments: list[tuple[ModelDeployment, ModelInfo]],
+    **inputs: object,
+) -> Plan:
+    return make_plan(
+        PlanInputs(
+            clusters=[the_cluster],
+            deployments=[d for d, _ in deployments],
+            hosts=hosts,
+            models={d.metadata.name: m for d, m in deployments},
+            **inputs,  # type: ignore[arg-type]
+        )
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from gpuctl.facts import GpuProcess
 from gpuctl.schedule.capacity import Fleet, device_order
 from gpuctl.schedule.observed import observe
@@ -17,14 +19,14 @@ def fleet_of(*hosts):  # type: ignore[no-untyped-def]
     return Fleet(list(hosts), {}, observed)
 
 
-def test_foreign_processes_from_the_h100_load_capture(make_host) -> None:  # type: ignore[no-untyped-def]
+def test_foreign_processes_from_the_h100_load_capture(build: ModuleType) -> None:
     # nvidia-smi of the H100 load capture: 19818 MiB used by memhog ×2 and gpu_burn, no containers.
     procs = [
         GpuProcess(device_key="0", pid=11327, name="/root/tools/memhog", used_memory=2566 * MiB),
         GpuProcess(device_key="0", pid=11328, name="/root/tools/memhog", used_memory=1542 * MiB),
         GpuProcess(device_key="0", pid=11345, name="./gpu_burn", used_memory=15690 * MiB),
     ]
-    fleet = fleet_of(make_host("gpu-01", [("0", TOTAL, 19818 * MiB)], processes=procs))
+    fleet = fleet_of(build.host("gpu-01", [("0", TOTAL, 19818 * MiB)], processes=procs))
     dev = fleet.by_name["gpu-01"].devices[0]
     # The 20 MiB nvidia-smi counts beyond the listed processes are the driver's: in use all the same.
     assert dev.foreign == 19818 * MiB
@@ -32,14 +34,14 @@ def test_foreign_processes_from_the_h100_load_capture(make_host) -> None:  # typ
     assert "./gpu_burn (pid 11345) 15.3 GiB" in dev.why_busy()
 
 
-def test_claims_come_from_labels_and_own_processes_are_not_foreign(make_host, make_container) -> None:  # type: ignore[no-untyped-def]
-    box = make_container("gpuctl-qwen-0", "qwen", 0, "0", 70 * GiB)
+def test_claims_come_from_labels_and_own_processes_are_not_foreign(build: ModuleType) -> None:
+    box = build.managed("gpuctl-qwen-0", "qwen", 0, "0", 70 * GiB)
     # vLLM is still loading: 12 GiB used of the 70 GiB it claims; a foreign job holds 5 GiB.
     procs = [
         GpuProcess(device_key="0", pid=10, name="python3", used_memory=12 * GiB, container_id=box.id[:12]),
         GpuProcess(device_key="0", pid=20, name="train.py", used_memory=5 * GiB),
     ]
-    fleet = fleet_of(make_host("gpu-01", [("0", TOTAL, 17 * GiB)], processes=procs, containers=[box]))
+    fleet = fleet_of(build.host("gpu-01", [("0", TOTAL, 17 * GiB)], processes=procs, containers=[box]))
     dev = fleet.by_name["gpu-01"].devices[0]
     assert dev.claimed == 70 * GiB
     assert dev.foreign == 5 * GiB
@@ -47,27 +49,27 @@ def test_claims_come_from_labels_and_own_processes_are_not_foreign(make_host, ma
     assert dev.holders == [("qwen/0", 70 * GiB)]
 
 
-def test_without_a_process_list_foreign_use_is_used_minus_claims(make_host, make_container) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_process_list_foreign_use_is_used_minus_claims(build: ModuleType) -> None:
     # npu-smi and rocm-smi list no processes: what is used beyond gpuctl's claims is foreign.
-    box = make_container("gpuctl-qwen-0", "qwen", 0, "0", 30 * GiB)
-    loading = make_host("gpu-01", [("0", TOTAL, 10 * GiB), ("1", TOTAL, 42 * GiB)], containers=[box])
+    box = build.managed("gpuctl-qwen-0", "qwen", 0, "0", 30 * GiB)
+    loading = build.host("gpu-01", [("0", TOTAL, 10 * GiB), ("1", TOTAL, 42 * GiB)], containers=[box])
     fleet = fleet_of(loading)
     first, second = fleet.by_name["gpu-01"].devices
     assert first.foreign == 0  # still loading: less used than claimed
     assert second.foreign == 42 * GiB
 
 
-def test_exited_containers_claim_nothing_but_keep_their_port(make_host, make_container) -> None:  # type: ignore[no-untyped-def]
-    box = make_container("gpuctl-qwen-0", "qwen", 0, "0", 30 * GiB, state="exited", port=40007)
-    fleet = fleet_of(make_host("gpu-01", 1, containers=[box]))
+def test_exited_containers_claim_nothing_but_keep_their_port(build: ModuleType) -> None:
+    box = build.managed("gpuctl-qwen-0", "qwen", 0, "0", 30 * GiB, state="exited", port=40007)
+    fleet = fleet_of(build.host("gpu-01", 1, containers=[box]))
     state = fleet.by_name["gpu-01"]
     assert state.devices[0].claimed == 0
     assert state.ports == {40007}
 
 
-def test_index_finds_the_tightest_device_and_host(make_host, make_container) -> None:  # type: ignore[no-untyped-def]
-    a = make_host("a", 2, containers=[make_container("gpuctl-x-0", "x", 0, "0", 60 * GiB)])
-    b = make_host("b", 2, containers=[make_container("gpuctl-y-0", "y", 0, "1", 40 * GiB)])
+def test_index_finds_the_tightest_device_and_host(build: ModuleType) -> None:
+    a = build.host("a", 2, containers=[build.managed("gpuctl-x-0", "x", 0, "0", 60 * GiB)])
+    b = build.host("b", 2, containers=[build.managed("gpuctl-y-0", "y", 0, "1", 40 * GiB)])
     fleet = fleet_of(b, a)
     (idx,) = fleet.shapes("lab")
     # One device of 15 GiB: a:0 has ~19.6 GiB free, the tightest fit.
@@ -85,8 +87,8 @@ def test_index_finds_the_tightest_device_and_host(make_host, make_container) -> 
     assert b_state.free_sum == sum(d.free for d in b_state.devices)
 
 
-def test_mig_instances_are_never_joined(make_host) -> None:  # type: ignore[no-untyped-def]
-    mig = make_host("m", [("0/0", 40448 * MiB, 11 * MiB), ("0/1", 40448 * MiB, 11 * MiB)])
+def test_mig_instances_are_never_joined(build: ModuleType) -> None:
+    mig = build.host("m", [("0/0", 40448 * MiB, 11 * MiB), ("0/1", 40448 * MiB, 11 * MiB)])
     fleet = Fleet([mig], {}, [])
     (idx,) = fleet.shapes("lab")
     assert not idx.multi

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from gpuctl.schedule.capacity import Fleet, HostState
 from gpuctl.schedule.filters import HostClasses
 from gpuctl.schedule.observed import observe
@@ -9,13 +11,13 @@ from gpuctl.schedule.scheduler import Ports
 from gpuctl.spec.models import Cluster
 
 
-def test_alike_hosts_share_a_class_and_reasons_come_in_filter_order(make_host) -> None:  # type: ignore[no-untyped-def]
+def test_alike_hosts_share_a_class_and_reasons_come_in_filter_order(build: ModuleType) -> None:
     hosts = [
-        make_host("a1", 8),
-        make_host("a2", 8),
-        make_host("b1", 8),
-        make_host("c1", 8, docker=False),
-        make_host("d1", 8, status="unreachable"),
+        build.host("a1", 8),
+        build.host("a2", 8),
+        build.host("b1", 8),
+        build.host("c1", 8, docker=False),
+        build.host("d1", 8, status="unreachable"),
     ]
     zones = {
         "a1": {"zone": "a"},
@@ -49,7 +51,7 @@ def test_alike_hosts_share_a_class_and_reasons_come_in_filter_order(make_host) -
     assert classes.reasons(verdicts, {"a2"}, "lab")["a1"] == "not in placement.hosts"
 
 
-def test_ports_are_unique_per_host_and_kept(make_host, make_container) -> None:  # type: ignore[no-untyped-def]
+def test_ports_are_unique_per_host_and_kept(build: ModuleType) -> None:
     cluster = Cluster.model_validate(
         {
             "metadata": {"name": "lab"},
@@ -59,8 +61,8 @@ def test_ports_are_unique_per_host_and_kept(make_host, make_container) -> None: 
             },
         }
     )
-    box = make_container("gpuctl-x-0", "x", 0, "0", 1, port=40000)
-    facts = make_host("a", 1, containers=[box])
+    box = build.managed("gpuctl-x-0", "x", 0, "0", 1, port=40000)
+    facts = build.host("a", 1, containers=[box])
     fleet = Fleet([facts], {}, observe([facts])[0])
     host = fleet.by_name["a"]
     assert host.ports == {40000}
