@@ -17,7 +17,8 @@ from gpuctl.models.config import model_info_from_config
 from gpuctl.models.info import ModelInfo
 from gpuctl.models.lock import load_lock
 from gpuctl.plan.build import PlanInputs, make_plan
-from gpuctl.plan.model import Plan
+from gpuctl.plan.explain import apply_labels
+from gpuctl.plan.model import Change, Plan
 from gpuctl.spec.models import Cluster, ModelDeployment
 
 MiB = 1 << 20
@@ -150,4 +151,18 @@ def plan_for(
             models={d.metadata.name: m for d, m in deployments},
             **inputs,  # type: ignore[arg-type]
         )
+    )
+
+
+def started(change: Change, state: str = "running") -> ManagedContainer:
+    """The container apply starts for a create or replace change: its spec's labels plus the two
+    apply adds (spec hash and canonical spec)."""
+    assert change.container is not None
+    spec = change.container
+    return ManagedContainer(
+        id=(spec.name.encode().hex() * 8)[:64],
+        name=spec.name,
+        image=spec.image,
+        state=state,
+        labels={**spec.labels, **apply_labels(spec)},
     )
