@@ -6,6 +6,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from gpuctl.cli import validate
+    from gpuctl.cli import sandbox, validate
 
     validate.register(app)
+    sandbox.register(app)
