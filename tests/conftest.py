@@ -37,6 +37,10 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     from gpuctl.sandbox.profiles import PROFILES
 
     sandbox_prerequisites()
+    for name in Sandbox.running():  # left behind by a session that was killed
+        owner = name.removeprefix("pytest-").split("-")[0]
+        if name.startswith("pytest-") and owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            Sandbox(name).down()
     root = tmp_path_factory.mktemp("sandbox")
     inventory = root / "inventory" / "fleet.yaml"
     fleet = Sandbox(f"pytest-{os.getpid()}", state_dir=root / "state", inventory=inventory)

@@ -188,24 +188,33 @@ class Sandbox:
         _require_prerequisites()
         with _machine_lock():
             record = self._claim(profiles)
-            _prepare_machine()
-            system.run(
-                ["ip", "address", "replace", f"{layout.gateway(record.index)}/24", "dev", layout.BRIDGE]
-            )
-            state_dir = Path(record.state_dir)
-            self._write_client_key(state_dir)
-            run_dir = layout.sandbox_run_dir(record.index)
-            registry.ensure(run_dir, layout.gateway(record.index), state_dir / "registry.log")
-            hosts = self.hosts
-            with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
-                list(pool.map(node.ensure, hosts))
-                list(pool.map(node.wait_ready, hosts))
-            image.ensure_pushed(self.docker_args(hosts[0]), self.registry_mirror, REGISTRY_STORAGE)
-            self.known_hosts_file.write_text(
-                "".join(f"{h.name},{h.address} {node.host_key(h)}\n" for h in hosts)
-            )
-            self._write_inventory(hosts)
+            try:
+                self._build(record)
+            except GpuctlError as error:
+                raise GpuctlError(
+                    *error.diagnostics,
+                    Diagnostic(
+                        f"sandbox {self.name!r} is only partly up",
+                        hint=f"`gpuctl sandbox up --name {self.name}` retries and repairs, "
+                        f"`gpuctl sandbox down --name {self.name}` removes it",
+                    ),
+                ) from None
         return self.status()
+
+    def _build(self, record: Record) -> None:
+        _prepare_machine()
+        gateway = layout.gateway(record.index)
+        system.run(["ip", "address", "replace", f"{gateway}/24", "dev", layout.BRIDGE])
+        state_dir = Path(record.state_dir)
+        self._write_client_key(state_dir)
+        registry.ensure(layout.sandbox_run_dir(record.index), gateway, state_dir / "registry.log")
+        hosts = self.hosts
+        with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+            list(pool.map(node.ensure, hosts))
+            list(pool.map(node.wait_ready, hosts))
+        image.ensure_pushed(self.docker_args(hosts[0]), self.registry_mirror, REGISTRY_STORAGE)
+        self.known_hosts_file.write_text("".join(f"{h.name},{h.address} {node.host_key(h)}\n" for h in hosts))
+        self._write_inventory(hosts)
 
     def _claim(self, profiles: list[str] | None) -> Record:
         """This sandbox's record: the existing one, or a new one with a free index."""

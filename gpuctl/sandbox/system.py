@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Literal
 
 from gpuctl.errors import Diagnostic, GpuctlError
 
@@ -84,7 +85,7 @@ def is_static_elf(path: Path) -> bool:
         return False
     if data[:4] != b"\x7fELF" or data[4] != 2:  # 64-bit only
         return False
-    order = "little" if data[5] == 1 else "big"
+    order: Literal["little", "big"] = "little" if data[5] == 1 else "big"
     phoff = int.from_bytes(data[32:40], order)
     phentsize = int.from_bytes(data[54:56], order)
     phnum = int.from_bytes(data[56:58], order)
