@@ -440,18 +440,21 @@ def _machine_lock() -> Iterator[None]:
 
 def _prepare_machine() -> None:
     """What all sandboxes share: the runtime root as a private mount (a mount namespace can only be
-    bound to a file on one), the bridge, and /var/lib/gpuctl to mount each host's directory on."""
+    bound to a file on one), the bridge, and the directories hosts mount over (node.MOUNTPOINTS)."""
     MARKERS.mkdir(parents=True, exist_ok=True)
     if str(RUN_ROOT) not in system.mountpoints():
         system.run(["mount", "--bind", str(RUN_ROOT), str(RUN_ROOT)])
         system.run(["mount", "--make-private", str(RUN_ROOT)])
     if not Path(f"/sys/class/net/{layout.BRIDGE}").exists():
-        system.run(["ip", "link", "add", layout.BRIDGE, "type", "bridge"])
+        # Not through iptables: where the machine runs Docker, br_netfilter and a FORWARD policy of
+        # DROP would cut hosts off from each other.
+        system.run(["ip", "link", "add", layout.BRIDGE, "type", "bridge", "nf_call_iptables", "0"])
     system.run(["ip", "link", "set", layout.BRIDGE, "up"])
-    for path in (node.HOST_VAR_LIB, Path("/run/sshd")):
+    for path in (*node.MOUNTPOINTS, node.NETNS_DIR):  # `ip netns add` makes NETNS_DIR, a mount
         if not path.exists():
-            path.mkdir(parents=True)
             (MARKERS / path.as_posix().strip("/").replace("/", "_")).write_text(f"{path}\n")
+            if path != node.NETNS_DIR:
+                path.mkdir(parents=True)
 
 
 def _release_machine() -> None:
@@ -463,6 +466,8 @@ def _release_machine() -> None:
     for marker in MARKERS.glob("*") if MARKERS.exists() else []:
         created = Path(marker.read_text().strip())
         if created.is_dir() and not any(created.iterdir()):
+            if str(created) in system.mountpoints():
+                system.run(["umount", str(created)])
             created.rmdir()
     if str(RUN_ROOT) in system.mountpoints():
         system.run(["umount", "--lazy", str(RUN_ROOT)])  # lazily: the lock file in it is open

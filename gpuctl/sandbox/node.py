@@ -32,6 +32,12 @@ from gpuctl.sandbox.simtools import host as host_files
 
 NETNS_DIR = Path("/run/netns")
 HOST_VAR_LIB = Path("/var/lib/gpuctl")
+PRIVATE_DIRS = ("/etc/docker", "/run/docker", "/run/containerd", "/opt/containerd")
+"""Where dockerd and containerd write outside their data and exec roots (key.json, plugin sockets,
+shim sockets, containerd's opt directory): each host gets an empty tmpfs there, so nothing of a
+host lands on the machine, and a running system containerd is not mistaken for the host's own."""
+MOUNTPOINTS = (HOST_VAR_LIB, Path("/run/sshd"), *map(Path, PRIVATE_DIRS))
+"""Directories the sandbox mounts over (or sshd needs); created on the machine if missing."""
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 VENDOR_TOOLS = {"nvidia": ["nvidia-smi"], "ascend": ["npu-smi"], "amd": ["rocm-smi"]}
 ASCEND_RUNTIME = "/usr/local/Ascend/Ascend-Docker-Runtime/ascend-docker-runtime"
@@ -196,9 +202,12 @@ def ensure_namespaces(host: SandboxHost) -> None:
         f"mount -t overlay gpuctl-sandbox -o lowerdir={q(str(layer / 'usr/local'))}:/usr/local /usr/local",
         f"mount --bind {q(str(host.dir / 'os-release'))} /etc/os-release",
         f"mount --bind {q(str(host.dir / 'meminfo'))} /proc/meminfo",
+        # A `docker` without DOCKER_HOST must not reach the machine's own daemon, if it has one.
+        "if [ -e /run/docker.sock ]; then mount --bind /dev/null /run/docker.sock; fi",
     ]
     if (layer / "opt").exists():
         script.append(f"mount -t overlay gpuctl-sandbox -o lowerdir={q(str(layer / 'opt'))}:/opt /opt")
+    script += [f"mount -t tmpfs -o mode=0711 gpuctl-sandbox {path}" for path in PRIVATE_DIRS]
     system.run(
         [
             "unshare",
@@ -227,7 +236,6 @@ def dockerd_pid(host: SandboxHost) -> int | None:
 
 def start_sshd(host: SandboxHost) -> None:
     if sshd_pid(host) is None:
-        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
         log = host.dir / "sshd.log"
         system.run([*_enter(host), system.tool("sshd"), "-f", str(_sshd_config(host)), "-E", str(log)])
 
