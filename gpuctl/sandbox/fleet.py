@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -244,6 +245,7 @@ class Sandbox:
         if not free:
             raise GpuctlError(Diagnostic(f"{layout.MAX_SANDBOXES} sandboxes are up already"))
         state_dir, inventory = self.state_dir.resolve(), self.inventory.resolve()
+        _check_paths(state_dir, inventory)
         created = [str(d) for d in (state_dir.parent, inventory.parent) if not d.exists()]
         record = Record(self.name, free[0], str(state_dir), str(inventory), profiles, created)
         RECORDS.mkdir(parents=True, exist_ok=True)
@@ -402,6 +404,24 @@ class Sandbox:
                 hint="list them with: gpuctl sandbox status",
             )
         )
+
+
+STATE_ENTRIES = {"id_ed25519", "id_ed25519.pub", "authorized_keys", "known_hosts", "hosts", "registry.log"}
+
+
+def _check_paths(state_dir: Path, inventory: Path) -> None:
+    """Refuse paths `down` would wrongly delete, and paths sshd_config and overlayfs cannot carry."""
+    problems = []
+    if re.search(r"[\s,:'\"\\]", str(state_dir)):
+        problems.append(f"state directory {state_dir} has a space, comma, colon, quote or backslash")
+    if state_dir.is_dir() and {entry.name for entry in state_dir.iterdir()} - STATE_ENTRIES:
+        problems.append(
+            f"state directory {state_dir} holds files that are not a sandbox's; `down` would delete them"
+        )
+    if inventory.exists() and not inventory.read_text().startswith(INVENTORY_HEADER):
+        problems.append(f"{inventory} exists and was not written by `gpuctl sandbox up`; not overwriting it")
+    if problems:
+        raise GpuctlError(*(Diagnostic(p, hint="choose another path") for p in problems))
 
 
 def _read_record(path: Path) -> Record:
