@@ -188,7 +188,12 @@ class Sandbox:
         """Create the sandbox, or check and repair it if it is up."""
         _require_prerequisites()
         with _machine_lock():
-            record = self._claim(profiles)
+            try:
+                record = self._claim(profiles)
+            except GpuctlError:
+                if not any(RECORDS.glob("*.json")):
+                    _release_machine()  # leave no lock file behind on a machine without sandboxes
+                raise
             try:
                 self._build(record)
             except GpuctlError as error:
