@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from gpuctl.errors import Diagnostic, GpuctlError, Location
 from gpuctl.sandbox import hoststate, image, layout, node, registry, system
@@ -31,7 +31,7 @@ from gpuctl.sandbox.layout import RECORDS, REGISTRY_STORAGE, RUN_ROOT, SandboxHo
 from gpuctl.sandbox.profiles import DEFAULT_HOSTS, PROFILES
 
 Fault = Literal["link-down", "link-up", "docker-stop", "docker-start", "ssh-stop", "ssh-start"]
-FAULTS: tuple[str, ...] = Fault.__args__  # type: ignore[attr-defined]
+FAULTS: tuple[str, ...] = get_args(Fault)
 INVENTORY_HEADER = "# Written by `gpuctl sandbox up`; `gpuctl sandbox down` removes it.\n"
 MARKERS = RUN_ROOT / "created"
 """Machine paths the first `up` had to create (removed again by the last `down`)."""
@@ -95,7 +95,7 @@ class Sandbox:
     @property
     def record(self) -> Record | None:
         path = RECORDS / f"{self.name}.json"
-        return Record(**json.loads(path.read_text())) if path.exists() else None
+        return _read_record(path) if path.exists() else None
 
     def _up_record(self) -> Record:
         record = self.record
@@ -374,8 +374,11 @@ class Sandbox:
                 node.stop_daemon(node.dockerd_pid(host), grace=30)
             elif fault == "ssh-stop":
                 node.stop_daemon(node.sshd_pid(host), grace=5)
+            elif fault == "docker-start":
+                node.start_dockerd(host)
+                node.wait_ready(host)
             else:
-                node.start_dockerd(host) if fault == "docker-start" else node.start_sshd(host)
+                node.start_sshd(host)
                 node.wait_ready(host)
 
     def set_memory(
