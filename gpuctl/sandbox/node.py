@@ -72,12 +72,14 @@ def write_files(host: SandboxHost) -> None:
             f"exec env -u PYTHONHOME PYTHONPATH={package_root} {python} -s -m gpuctl.sandbox.simtools "
             f'{tool} {shlex.quote(str(host.dir))} "$@"\n',
         )
+    # The real container runtimes wrap runc. Every host registers `nvidia` (part of the sandbox's
+    # interface); only NVIDIA hosts have the hook below, so only there `--gpus` works.
     runc = shlex.quote(system.tool("runc"))
+    _script(host.bin_dir / "nvidia-container-runtime", f'exec {runc} "$@"\n')
     if profile.vendor == "nvidia":
         # dockerd enables `--gpus` when this hook is on its PATH; runc runs it with the container
         # state on stdin. The real one sets up /dev/nvidia*; here there is nothing to set up.
         _script(host.bin_dir / "nvidia-container-runtime-hook", "cat >/dev/null\nexit 0\n")
-        _script(host.bin_dir / "nvidia-container-runtime", f'exec {runc} "$@"\n')
     if profile.vendor == "ascend":
         _script(layer / ASCEND_RUNTIME.lstrip("/"), f'exec {runc} "$@"\n')
     for path, content in host_files.files(profile).items():
@@ -260,8 +262,7 @@ def start_dockerd(host: SandboxHost) -> None:
         f"--cgroup-parent=/{host.cgroup}",
         "--exec-opt=native.cgroupdriver=cgroupfs",
     ]
-    if profile.vendor == "nvidia":
-        args.append("--add-runtime=nvidia=/usr/local/bin/nvidia-container-runtime")
+    args.append("--add-runtime=nvidia=/usr/local/bin/nvidia-container-runtime")
     if profile.vendor == "ascend":
         args.append(f"--add-runtime=ascend={ASCEND_RUNTIME}")
     env = {"PATH": system.SBIN_PATH, "HOME": "/root", "GOGC": "50"}
