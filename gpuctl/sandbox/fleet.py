@@ -33,6 +33,9 @@ from gpuctl.sandbox.profiles import DEFAULT_HOSTS, PROFILES
 Fault = Literal["link-down", "link-up", "docker-stop", "docker-start", "ssh-stop", "ssh-start"]
 FAULTS: tuple[str, ...] = get_args(Fault)
 INVENTORY_HEADER = "# Written by `gpuctl sandbox up`; `gpuctl sandbox down` removes it.\n"
+TOOL_DIRS = (Path("/run/netns"), Path("/run/mount"))
+"""Made by the tools the sandbox runs (`ip netns add` a shared mount, util-linux its utab
+directory); removed by the last `down` if the first `up` did not find them."""
 MARKERS = RUN_ROOT / "created"
 """Machine paths the first `up` had to create (removed again by the last `down`)."""
 
@@ -470,6 +473,11 @@ def _prepare_machine() -> None:
     """What all sandboxes share: the runtime root as a private mount (a mount namespace can only be
     bound to a file on one), the bridge, and the directories hosts mount over (node.MOUNTPOINTS)."""
     MARKERS.mkdir(parents=True, exist_ok=True)
+    for path in (*node.MOUNTPOINTS, *TOOL_DIRS):  # before anything below makes a tool create one
+        if not path.exists():
+            (MARKERS / path.as_posix().strip("/").replace("/", "_")).write_text(f"{path}\n")
+            if path not in TOOL_DIRS:
+                path.mkdir(parents=True)
     if str(RUN_ROOT) not in system.mountpoints():
         system.run(["mount", "--bind", str(RUN_ROOT), str(RUN_ROOT)])
         system.run(["mount", "--make-private", str(RUN_ROOT)])
@@ -478,11 +486,6 @@ def _prepare_machine() -> None:
         # DROP would cut hosts off from each other.
         system.run(["ip", "link", "add", layout.BRIDGE, "type", "bridge", "nf_call_iptables", "0"])
     system.run(["ip", "link", "set", layout.BRIDGE, "up"])
-    for path in (*node.MOUNTPOINTS, node.NETNS_DIR):  # `ip netns add` makes NETNS_DIR, a mount
-        if not path.exists():
-            (MARKERS / path.as_posix().strip("/").replace("/", "_")).write_text(f"{path}\n")
-            if path != node.NETNS_DIR:
-                path.mkdir(parents=True)
 
 
 def _release_machine() -> None:
@@ -491,14 +494,15 @@ def _release_machine() -> None:
     if Path(f"/sys/class/net/{layout.BRIDGE}").exists():
         system.run(["ip", "link", "delete", layout.BRIDGE])
     _remove_tree(REGISTRY_STORAGE.parent)
-    for marker in MARKERS.glob("*") if MARKERS.exists() else []:
-        created = Path(marker.read_text().strip())
-        if created.is_dir() and not any(created.iterdir()):
-            if str(created) in system.mountpoints():
-                system.run(["umount", str(created)])
-            created.rmdir()
     if str(RUN_ROOT) in system.mountpoints():
         system.run(["umount", "--lazy", str(RUN_ROOT)])  # lazily: the lock file in it is open
+    created = [Path(marker.read_text().strip()) for marker in MARKERS.glob("*")] if MARKERS.exists() else []
+    # util-linux's umount may make /run/mount again: that one goes last.
+    for path in sorted(created, key=lambda path: path == TOOL_DIRS[1]):
+        if path.is_dir() and not any(path.iterdir()):
+            if str(path) in system.mountpoints():
+                system.run(["umount", str(path)])
+            path.rmdir()
     _remove_tree(RUN_ROOT)
 
 
