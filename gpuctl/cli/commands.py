@@ -6,7 +6,8 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from gpuctl.cli import estimate, validate
+    from gpuctl.cli import estimate, sandbox, validate
 
     validate.register(app)
     estimate.register(app)
+    sandbox.register(app)
