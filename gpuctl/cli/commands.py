@@ -6,8 +6,9 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from gpuctl.cli import estimate, plan, validate
+    from gpuctl.cli import estimate, plan, sandbox, validate
 
     validate.register(app)
     estimate.register(app)
+    sandbox.register(app)
     plan.register(app)
