@@ -20,7 +20,9 @@ ALIASES = {
 }
 """nvidia-smi accepts several names for one field; these are the names used below."""
 
-_HEADER_CELL = re.compile(r"^[a-z_][a-z0-9_.]*(?: \[[^\]]*\])?$")
+_HEADER_CELL = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*(?: \[[^\]]*\])?$")
+KNOWN_FIELDS = {"index", "name", "uuid", "pid", "process_name", "used_memory", "memory.total", "memory.used"}
+"""A first line is a header when every cell looks like a field name and one of these is among them."""
 
 
 def _field(name: str) -> str:
@@ -37,8 +39,9 @@ def _rows(
     """
     lines = [line for line in clean_text(text).split("\n") if line.strip()]
     warnings: list[str] = []
-    if lines and all(_HEADER_CELL.match(cell.strip()) for cell in lines[0].split(",")):
-        names = [_field(cell) for cell in lines[0].split(",")]
+    first = lines[0].split(",") if lines else []
+    if all(_HEADER_CELL.match(c.strip()) for c in first) and KNOWN_FIELDS & {_field(c) for c in first}:
+        names = [_field(cell) for cell in first]
         lines = lines[1:]
     elif fields:
         names = [_field(name) for name in fields]
@@ -79,12 +82,16 @@ def parse_query_gpu(text: str, fields: Sequence[str] | None = None) -> Parsed[li
         if index is None:
             index = position
         mig = optional(row.get("mig.mode.current"))
+        total = to_bytes(row.get("memory.total"))
+        used, free = to_bytes(row.get("memory.used")), to_bytes(row.get("memory.free"))
+        if total is None and used is not None and free is not None:
+            total = used + free + (to_bytes(row.get("memory.reserved")) or 0)
         gpu = GpuRecord(
             index=index,
             name=optional(row.get("name")),
             uuid=optional(row.get("uuid")),
-            memory_total=to_bytes(row.get("memory.total")),
-            memory_used=to_bytes(row.get("memory.used")),
+            memory_total=total,
+            memory_used=used,
             compute_capability=optional(row.get("compute_cap")),
             driver_version=optional(row.get("driver_version")),
             mig_enabled=None if mig is None else mig.lower() == "enabled",
