@@ -6,6 +6,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from gpuctl.cli import validate
+    from gpuctl.cli import inventory, validate
 
     validate.register(app)
+    inventory.register(app)

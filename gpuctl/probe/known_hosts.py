@@ -82,12 +82,12 @@ def hashed_name(name: str) -> str:
 
 
 def record(path: Path, address: str, port: int, key: PKey, *, hashed: bool, replace: bool) -> None:
-    """Append the host's key to `path` (created 0600 if missing). With `replace`, lines naming
-    this host first go; otherwise they are kept and the new key is added beside them."""
+    """Append the host's key to `path` (created 0600 if missing). With `replace`, the lines that
+    record another key of the same type for this host go first."""
     name = host_pattern(address, port)
     lines = path.read_text().splitlines() if path.is_file() else []
     if replace:
-        stale = {entry.line for entry in find_entries(path, address, port)}
+        stale = {e.line for e in find_entries(path, address, port) if e.key_type == key.get_name()}
         lines = [line for number, line in enumerate(lines, start=1) if number not in stale]
     host = hashed_name(name) if hashed else name
     lines.append(f"{host} {key.get_name()} {key.get_base64()}")

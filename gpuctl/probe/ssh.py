@@ -122,7 +122,7 @@ def run_on_host(target: Target, command: str, stdin: bytes = b"") -> Outcome:
 
 
 def _execute(client: SSHClient, target: Target, command: str, stdin: bytes, start: float) -> Outcome:
-    deadline = start + target.connect_timeout + target.command_timeout
+    deadline = time.monotonic() + target.command_timeout
     transport = client.get_transport()
     try:
         channel = transport.open_session(timeout=target.connect_timeout)  # type: ignore[union-attr]
