@@ -165,6 +165,9 @@ def _nvidia(sections: dict[str, Section], containers: dict[int, str], warnings: 
         raise _vendor_failure(query, "nvidia-smi --query-gpu", "NVIDIA GPUs")
     gpus = parse_query_gpu(query.text, fields)
     warnings += gpus.warnings
+    if not gpus.value and query.text.strip():
+        why = gpus.warnings[0] if gpus.warnings else "no GPU rows"
+        raise ProbeFailed(f"`nvidia-smi --query-gpu` printed nothing gpuctl can read as a GPU: {why}")
     listed = _optional(sections, "nvidia-list", parse_list, warnings)
     table = _optional(sections, "nvidia-table", parse_table, warnings)
     apps = _optional(sections, "nvidia-apps", lambda text: parse_compute_apps(text, APP_FIELDS), warnings)

@@ -27,7 +27,7 @@ VISIBLE_DEVICE_VARIABLES = (
 INSPECT_FORMAT = (
     '{"Id":{{json .Id}},"Name":{{json .Name}},"Image":{{json .Config.Image}},'
     '"Status":{{json .State.Status}},"StartedAt":{{json .State.StartedAt}},'
-    '"Health":{{if .State.Health}}{{json .State.Health.Status}}{{else}}null{{end}},'
+    '"Health":{{with index .State "Health"}}{{json .Status}}{{else}}null{{end}},'
     '"Labels":{{json .Config.Labels}},"DeviceRequests":{{json .HostConfig.DeviceRequests}},'
     '"Devices":{{json .HostConfig.Devices}},'
     '"Env":[{{range .Config.Env}}{{if eq (index (split . "=") 0) '
@@ -95,6 +95,9 @@ def parse_containers(text: str) -> Parsed[list[ManagedContainer]]:
         if not isinstance(item, dict) or not isinstance(item.get("Id"), str):
             raise ParseError("docker inspect", f"line {number} is not a container")
         labels = item.get("Labels") if isinstance(item.get("Labels"), dict) else {}
+        started = item.get("StartedAt")
+        if not isinstance(started, str) or started.startswith("0001-"):
+            started = None  # Docker's zero time: never started
         containers.append(
             ManagedContainer(
                 id=item["Id"],
@@ -102,7 +105,7 @@ def parse_containers(text: str) -> Parsed[list[ManagedContainer]]:
                 image=str(item.get("Image") or ""),
                 state=str(item.get("Status") or "unknown"),
                 health=item.get("Health") if isinstance(item.get("Health"), str) else None,
-                started_at=item.get("StartedAt") if isinstance(item.get("StartedAt"), str) else None,
+                started_at=started,
                 labels={str(k): str(v) for k, v in labels.items()},
                 device_requests=_device_ids(item),
             )
