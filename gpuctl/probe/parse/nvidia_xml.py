@@ -24,7 +24,7 @@ def parse_xml(text: str) -> Parsed[NvidiaReport]:
         raise ParseError(SOURCE, "the XML declares entities, which nvidia-smi never does")
     try:
         root = ET.fromstring(text.encode())
-    except ET.ParseError as error:
+    except (ET.ParseError, LookupError) as error:  # LookupError: an encoding Python does not know
         raise ParseError(SOURCE, f"not well-formed XML ({error})") from None
     if root.tag != "nvidia_smi_log":
         raise ParseError(SOURCE, f"the root element is <{root.tag}>, not <nvidia_smi_log>")
