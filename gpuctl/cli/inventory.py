@@ -8,7 +8,6 @@ Heavy imports (paramiko through the probe, rich, yaml) happen inside the command
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -97,15 +96,21 @@ def _size(value: int) -> str:
     return f"{value / GIB:.1f}"
 
 
-def _accelerators(host: HostFacts) -> str:
+def _host(host: HostFacts) -> str:
+    lines = [host.host, host.address]
+    if host.info:
+        info = host.info
+        lines.append(f"{info.arch}, {info.cpu_count} CPUs, {_size(info.memory_total)} GiB")
+    return "\n".join(lines)
+
+
+def _devices(host: HostFacts) -> str:
+    """One line per device: key, name, memory used/total."""
     if not host.devices:
-        return "none"
-    names = Counter(d.name for d in host.devices)
-    return "\n".join(f"{count}× {name}" for name, count in names.items())
-
-
-def _memory(host: HostFacts) -> str:
-    return "\n".join(f"{d.key}: {_size(d.memory_used)}/{_size(d.memory_total)} GiB" for d in host.devices)
+        return "none" if host.ok else ""
+    return "\n".join(
+        f"{d.key}  {d.name}  {_size(d.memory_used)}/{_size(d.memory_total)} GiB" for d in host.devices
+    )
 
 
 def _runtime(host: HostFacts) -> str:
@@ -124,31 +129,31 @@ def _containers(host: HostFacts) -> str:
 
 
 def print_table(inventory: Inventory) -> None:
+    """The table, then what went wrong per host: messages, Docker errors, parser warnings."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(show_lines=True)
-    for column in ("host", "status", "accelerators", "memory used/total", "runtime", "gpuctl containers"):
-        table.add_column(column)
-    for host in inventory.hosts:
-        status = "[green]ok[/]" if host.ok else f"[red]{host.status}[/]"
-        table.add_row(
-            f"{host.host}\n[dim]{host.address}[/]",
-            status,
-            _accelerators(host) if host.ok else "",
-            _memory(host),
-            _runtime(host),
-            _containers(host),
-        )
     console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    table = Table(show_lines=True)
+    table.add_column("host", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("accelerators (memory used/total)")
+    table.add_column("runtime")
+    table.add_column("gpuctl containers")
+    for host in inventory.hosts:
+        status = Text(host.status, style="green" if host.ok else "red")
+        table.add_row(_host(host), status, _devices(host), _runtime(host), _containers(host))
     console.print(table)
     for host in inventory.hosts:
-        if host.message:
-            console.print(f"[red]{host.host}[/]: {host.message}", highlight=False, markup=False)
+        notes = [(host.message, "red")] if host.message else []
         if host.docker and host.docker.error:
-            console.print(f"{host.host}: docker: {host.docker.error}", highlight=False, markup=False)
-        for warning in host.warnings:
-            console.print(f"{host.host}: warning: {warning}", highlight=False, markup=False)
+            notes.append((f"docker: {host.docker.error}", "yellow"))
+        notes += [(f"warning: {w}", "yellow") for w in host.warnings]
+        for note, style in notes:
+            console.print(Text.assemble((host.host, style), f": {note}"), highlight=False)
 
 
 def _targets(paths: list[Path] | None) -> list[Target]:
