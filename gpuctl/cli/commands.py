@@ -6,7 +6,8 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from gpuctl.cli import inventory, validate
+    from gpuctl.cli import inventory, sandbox, validate
 
     validate.register(app)
     inventory.register(app)
+    sandbox.register(app)

@@ -1,0 +1,44 @@
+"""The simulated vendor and host tools of a sandbox host.
+
+Each host's bin directory holds small shell wrappers (`nvidia-smi`, `npu-smi`, `rocm-smi`, `nproc`,
+`uname`) that run `python -m gpuctl.sandbox.simtools TOOL HOST_DIR ARGS...`. The renderers are pure
+functions of the host's state (profile + foreign processes); only this entry point does I/O.
+Only the standard library is imported, so a call takes a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from gpuctl.sandbox import hoststate
+from gpuctl.sandbox.simtools import host, npu_smi, nvidia_smi, rocm_smi
+
+TOOLS = ("nvidia-smi", "npu-smi", "rocm-smi", "nproc", "uname")
+
+
+def run(tool: str, view: hoststate.HostView, args: list[str]) -> tuple[str, int]:
+    """Output and exit status of one tool invocation on a host."""
+    if tool == "nvidia-smi":
+        return nvidia_smi.run(view, args, time.time())
+    if tool == "npu-smi":
+        return npu_smi.run(view, args)
+    if tool == "rocm-smi":
+        return rocm_smi.run(view, args)
+    if tool == "nproc":
+        return host.nproc(view.profile, args)
+    if tool == "uname":
+        return host.uname(view.profile, view.host, args)
+    raise ValueError(f"unknown simulated tool {tool!r}; known: {', '.join(TOOLS)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    tool, host_dir, *args = sys.argv[1:] if argv is None else argv
+    view = hoststate.load(Path(host_dir))
+    try:
+        output, status = run(tool, view, args)
+    except SystemExit as exit_:  # argparse usage errors (rocm-smi) already printed to stderr
+        return int(exit_.code or 0)
+    sys.stdout.write(output)
+    return status

@@ -1,0 +1,5 @@
+import sys
+
+from gpuctl.sandbox.simtools import main
+
+sys.exit(main())
