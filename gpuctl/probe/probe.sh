@@ -66,9 +66,13 @@ done
 section df df -PB1 "$dir"
 
 if have nvidia-smi; then
-    section nvidia-gpus nvidia-smi "--query-gpu=$GPU_FIELDS" --format=csv,noheader,nounits ||
-        section nvidia-gpus-basic nvidia-smi "--query-gpu=$BASIC_GPU_FIELDS" --format=csv,noheader,nounits
-    section nvidia-list nvidia-smi -L
+    gpus=$(section nvidia-gpus nvidia-smi "--query-gpu=$GPU_FIELDS" --format=csv,noheader,nounits ||
+        section nvidia-gpus-basic nvidia-smi "--query-gpu=$BASIC_GPU_FIELDS" --format=csv,noheader,nounits)
+    printf '%s\n' "$gpus"
+    # MIG devices' UUIDs and profiles are only in -L; without MIG there is nothing to ask it
+    case $gpus in
+        *Enabled*) section nvidia-list nvidia-smi -L ;;
+    esac
     section nvidia-table nvidia-smi
     apps=$(section nvidia-apps nvidia-smi "--query-compute-apps=$APP_FIELDS" --format=csv,noheader,nounits)
     printf '%s\n' "$apps"
