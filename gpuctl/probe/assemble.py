@@ -65,17 +65,24 @@ Vendor = tuple[list[Device], list[GpuProcess], DriverInfo]
 
 def host_facts(host: str, cluster: str, address: str, sections: dict[str, Section]) -> HostFacts:
     warnings: list[str] = []
-    base = {"host": host, "cluster": cluster, "address": address}
     try:
         info = _host_info(sections, warnings)
         devices, processes, drivers = _accelerators(sections, warnings)
-    except ProbeFailed as failure:
-        return HostFacts(**base, status="probe-failed", message=str(failure), warnings=warnings)
-    except ParseError as error:
-        return HostFacts(**base, status="probe-failed", message=str(error.diagnostics[0]), warnings=warnings)
+    except (ProbeFailed, ParseError) as failure:
+        message = str(failure.diagnostics[0]) if isinstance(failure, ParseError) else str(failure)
+        return HostFacts(
+            host=host,
+            cluster=cluster,
+            address=address,
+            status="probe-failed",
+            message=message,
+            warnings=warnings,
+        )
     docker, containers = _docker(sections, warnings)
     return HostFacts(
-        **base,
+        host=host,
+        cluster=cluster,
+        address=address,
         status="ok",
         info=info,
         drivers=drivers,
@@ -155,9 +162,9 @@ def _vendor_failure(section: Section, command: str, what: str) -> ProbeFailed:
 
 
 def _nvidia(sections: dict[str, Section], containers: dict[int, str], warnings: list[str]) -> Vendor:
-    query, fields = sections["nvidia-gpus"], GPU_FIELDS
+    query, fields = sections["nvidia-gpus"], list(GPU_FIELDS)
     if not query.ok and "nvidia-gpus-basic" in sections:
-        query, fields = sections["nvidia-gpus-basic"], BASIC_GPU_FIELDS
+        query, fields = sections["nvidia-gpus-basic"], list(BASIC_GPU_FIELDS)
     if not query.ok:
         if "no devices were found" in (query.text + query.stderr).lower():
             warnings.append("nvidia-smi is installed but finds no GPU")

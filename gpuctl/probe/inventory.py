@@ -75,15 +75,23 @@ def probe_command(target: Target, nonce: str) -> str:
 def facts_from(outcome: Outcome, nonce: str) -> HostFacts:
     """Turn one host's SSH outcome into its facts (pure)."""
     target = outcome.target
-    base = {"host": target.host, "cluster": target.cluster, "address": target.address}
     seconds = round(outcome.seconds, 3)
     if outcome.status != "ok":
-        return HostFacts(**base, status=outcome.status, message=outcome.message, probe_seconds=seconds)
+        return HostFacts(
+            host=target.host,
+            cluster=target.cluster,
+            address=target.address,
+            status=outcome.status,
+            message=outcome.message,
+            probe_seconds=seconds,
+        )
     sections = parse_sections(outcome.stdout, nonce)
     if outcome.exit_status != 0 or not sections:
         said = outcome.stderr.strip().split("\n")[0][:200] or "no output"
         return HostFacts(
-            **base,
+            host=target.host,
+            cluster=target.cluster,
+            address=target.address,
             status="probe-failed",
             message=f"{target.endpoint}: the probe script exited with status {outcome.exit_status} "
             f"({said}); gpuctl needs a POSIX `sh` on the host and a login that prints nothing",

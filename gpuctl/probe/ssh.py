@@ -96,6 +96,12 @@ def run_on_host(target: Target, command: str, stdin: bytes = b"") -> Outcome:
     import paramiko
 
     start = time.monotonic()
+    if target.identity_file and not target.identity_file.is_file():
+        message = (
+            f"{target.endpoint}: the key file {target.identity_file} does not exist; fix "
+            "spec.ssh.identityFile (relative paths are relative to the Cluster spec file)"
+        )
+        return Outcome(target, "auth-failed", message)
     client = paramiko.SSHClient()
     try:
         if target.known_hosts.is_file():
@@ -108,7 +114,7 @@ def run_on_host(target: Target, command: str, stdin: bytes = b"") -> Outcome:
                 username=target.user,
                 key_filename=str(target.identity_file) if target.identity_file else None,
                 look_for_keys=target.identity_file is None,
-                allow_agent=target.identity_file is None,
+                allow_agent=True,
                 timeout=target.connect_timeout,
                 banner_timeout=target.connect_timeout,
                 auth_timeout=target.connect_timeout,
@@ -201,11 +207,17 @@ def _connect_failure(target: Target, error: BaseException) -> tuple[HostStatus, 
             f"with the host's owner before anything else; only then delete that line and run "
             f"`{_trust_hint(target)}`",
         )
-    if isinstance(error, paramiko.AuthenticationException):
-        key = f"key {target.identity_file}" if target.identity_file else "the SSH agent's and ~/.ssh keys"
+    if isinstance(error, paramiko.PasswordRequiredException):
         return (
             "auth-failed",
-            f"{where}: the server refused {key}; add the public key to "
+            f"{where}: the key {target.identity_file or ''} is protected by a passphrase; load it into "
+            "ssh-agent (ssh-add), which gpuctl uses",
+        )
+    if isinstance(error, paramiko.AuthenticationException):
+        keys = f"key {target.identity_file}" if target.identity_file else "the SSH agent's and ~/.ssh keys"
+        return (
+            "auth-failed",
+            f"{where}: the server refused {keys}; add the public key to "
             f"~{target.user}/.ssh/authorized_keys on the host, or set spec.ssh.identityFile "
             "(or the host's user) in the Cluster spec",
         )

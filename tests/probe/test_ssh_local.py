@@ -102,6 +102,14 @@ def test_wrong_key_is_auth_failed(sshd: LocalSshd, trusted: Path, make_key: Call
     assert "authorized_keys" in outcome.message and str(stranger) in outcome.message
 
 
+def test_missing_key_file_is_auth_failed_naming_the_spec_field(
+    sshd: LocalSshd, trusted: Path, tmp_path: Path
+) -> None:
+    outcome = run_on_host(target(sshd, trusted, identity_file=tmp_path / "no-such-key"), "true")
+    assert outcome.status == "auth-failed"
+    assert "does not exist" in outcome.message and "spec.ssh.identityFile" in outcome.message
+
+
 def test_closed_port_is_unreachable(sshd: LocalSshd, trusted: Path, closed_port: int) -> None:
     outcome = run_on_host(target(sshd, trusted, port=closed_port), "true")
     assert outcome.status == "unreachable"

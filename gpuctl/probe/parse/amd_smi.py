@@ -39,7 +39,8 @@ def parse_amd_smi_static(text: str) -> Parsed[list[Device]]:
     for position, gpu in enumerate(item for item in data if isinstance(item, dict)):
         index = to_int(str(gpu.get("gpu", position)))
         index = position if index is None else index
-        asic = gpu.get("asic") if isinstance(gpu.get("asic"), dict) else {}
+        asic = gpu.get("asic")
+        asic = asic if isinstance(asic, dict) else {}
         total = vram_bytes(gpu.get("vram"))
         if total is None:
             warnings.append(f"`amd-smi static`: GPU {index} has no VRAM size")

@@ -94,7 +94,8 @@ def parse_containers(text: str) -> Parsed[list[ManagedContainer]]:
             raise ParseError("docker inspect", f"line {number} is not JSON") from None
         if not isinstance(item, dict) or not isinstance(item.get("Id"), str):
             raise ParseError("docker inspect", f"line {number} is not a container")
-        labels = item.get("Labels") if isinstance(item.get("Labels"), dict) else {}
+        labels = item.get("Labels")
+        labels = labels if isinstance(labels, dict) else {}
         started = item.get("StartedAt")
         if not isinstance(started, str) or started.startswith("0001-"):
             started = None  # Docker's zero time: never started

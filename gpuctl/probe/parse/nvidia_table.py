@@ -38,7 +38,8 @@ def parse_table(text: str) -> Parsed[NvidiaReport]:
     gpus: list[GpuRecord] = []
     migs: list[MigRecord] = []
     processes: list[ProcessRecord] = []
-    state, group = "head", []
+    state = "head"
+    group: list[str] = []
 
     def flush() -> None:
         if group and state == "gpus":
