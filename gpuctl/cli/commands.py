@@ -6,10 +6,11 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from gpuctl.cli import estimate, inventory, plan, sandbox, validate
+    from gpuctl.cli import apply, estimate, inventory, plan, sandbox, validate
 
     validate.register(app)
     estimate.register(app)
     inventory.register(app)
     sandbox.register(app)
     plan.register(app)
+    apply.register(app)
