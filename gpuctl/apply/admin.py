@@ -96,7 +96,9 @@ def status(clusters: list[Cluster]) -> tuple[list[Row], list[str]]:
             name, _, rest = block.partition("\n")
             polled[(outcome.target.host, name.strip())] = readiness.parse_poll(rest)
     rows = [_row(host, c, polled, targets[host].address) for host, cs in found.items() for c in cs]
-    rows.sort(key=lambda r: (r.deployment, r.replica, r.role != "main" and r.role != "leader", r.role, r.host))
+    rows.sort(
+        key=lambda r: (r.deployment, r.replica, r.role != "main" and r.role != "leader", r.role, r.host)
+    )
     return rows, problems
 
 
@@ -153,14 +155,18 @@ def render_status(rows: list[Row], problems: list[str]) -> str:
     if table:
         widths = [max(len(row[i]) for row in [headers, *table]) for i in range(len(headers))]
         for row in [headers, *table]:
-            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+            lines.append(
+                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            )
     else:
         lines.append("No gpuctl containers on the hosts.")
     lines += [f"error: {problem}" for problem in problems]
     return "\n".join(lines) + "\n"
 
 
-def find_container(clusters: list[Cluster], deployment: str, replica: int, role: str | None) -> tuple[str, str]:
+def find_container(
+    clusters: list[Cluster], deployment: str, replica: int, role: str | None
+) -> tuple[str, str]:
     """(host, container name) of a deployment's replica; a GpuctlError naming what exists else."""
     found, problems = list_containers(clusters)
     matches = [
@@ -175,7 +181,14 @@ def find_container(clusters: list[Cluster], deployment: str, replica: int, role:
     if chosen:
         host, container = sorted(chosen, key=lambda m: (m[1].state != "running", m[0]))[0]
         return host, container.name
-    replicas = sorted({(c.labels.get(labels.REPLICA), c.labels.get(labels.ROLE)) for h, cs in found.items() for c in cs if c.labels.get(labels.DEPLOYMENT) == deployment})
+    replicas = sorted(
+        {
+            (c.labels.get(labels.REPLICA), c.labels.get(labels.ROLE))
+            for h, cs in found.items()
+            for c in cs
+            if c.labels.get(labels.DEPLOYMENT) == deployment
+        }
+    )
     hint = (
         "its containers: " + ", ".join(f"replica {r} ({role})" for r, role in replicas)
         if replicas
@@ -230,7 +243,9 @@ def force_unlock(clusters: list[Cluster], host: str, confirm: Callable[[str], bo
     if target is None:
         raise GpuctlError(
             Diagnostic(
-                f"no host {host} in the clusters", hint=f"hosts: {', '.join(sorted(targets))}", code="host-unknown"
+                f"no host {host} in the clusters",
+                hint=f"hosts: {', '.join(sorted(targets))}",
+                code="host-unknown",
             )
         )
     outcome = run_on_host(target, f"cat {shlex.quote(lock.OWNER)} 2>/dev/null || echo none")
@@ -251,5 +266,10 @@ def force_unlock(clusters: list[Cluster], host: str, confirm: Callable[[str], bo
         return
     removed = run_on_host(target, lock.force_unlock_command())
     if removed.status != "ok" or "removed" not in removed.stdout:
-        raise GpuctlError(Diagnostic(f"could not remove the lock: {removed.message or removed.stderr.strip()}", location=Location(host=host)))
+        raise GpuctlError(
+            Diagnostic(
+                f"could not remove the lock: {removed.message or removed.stderr.strip()}",
+                location=Location(host=host),
+            )
+        )
     print(f"Removed the lock of {host} (held by {who}).")

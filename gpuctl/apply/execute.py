@@ -21,6 +21,7 @@ import secrets as token_source
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from gpuctl.apply import docker, lock, operations, readiness
 from gpuctl.apply.facts import ContainerReadiness
@@ -73,8 +74,10 @@ class Executor:
         self.addresses = {name: t.address for name, t in session.targets.items()}
         self.down: dict[str, str] = {}
         """Hosts that cannot be changed, with the reason."""
-        self.unprepared: dict[str, str] = {}
-        """Hosts whose images or model files are missing: no container starts there."""
+        self.preparation: operations.Preparation | None = None
+        self.clearing: dict[str, Any] = {}
+        """`host/name` of a displaced container → AsyncResult of its removal by the first unit
+        that needed its place (None: removed; else why not)."""
         self.locked: list[str] = []
         self.timings: list[StepTime] = []
         self.results: list[ChangeResult] = []
@@ -105,8 +108,8 @@ class Executor:
         hosts = [
             HostResult(
                 host=name,
-                status="failed" if name in self.down or name in self.unprepared else "ok",
-                reason=self.down.get(name) or self.unprepared.get(name),
+                status="failed" if self._host_problem(name) else "ok",
+                reason=self._host_problem(name),
             )
             for name in self.rollout.hosts()
         ]
@@ -120,6 +123,16 @@ class Executor:
             timings=self.timings,
             seconds=round(seconds, 3),
         )
+
+    def _host_problem(self, host: str) -> str | None:
+        if host in self.down:
+            return self.down[host]
+        failed = [
+            why
+            for (h, _), why in (self.preparation.failures if self.preparation else {}).items()
+            if h == host
+        ]
+        return "; ".join(failed) or None
 
     # ------------------------------------------------------------------ connect, lock, verify
 
@@ -258,6 +271,7 @@ class Executor:
             if spec.fetch is not None
         }
         preparation = operations.Preparation(self.session, self.reporter, tokens, self.environ, self.timings)
+        self.preparation = preparation
         for host in hosts:
             add_op(
                 self.session.state,
@@ -272,10 +286,8 @@ class Executor:
         except PyinfraError:  # every host failed: the failures are recorded below
             pass
         for host in hosts:
-            if host in preparation.failures:
-                self.unprepared[host] = preparation.failures[host]
-            elif self.session.host(host) in self.session.state.failed_hosts:
-                self.unprepared[host] = "preparing the host failed"
+            if self.session.host(host) in self.session.state.failed_hosts and host not in self.down:
+                self.down[host] = "preparing the host failed (the connection broke)"
 
     # ------------------------------------------------------------------ roll out
 
@@ -324,9 +336,13 @@ class Executor:
         if blocked:
             self._skip(unit, f"host {blocked[0]}: {self.down[blocked[0]]}")
             return Outcome(False)
-        unprepared = [c.host for c in unit.starts if c.host in self.unprepared]
-        if unprepared:
-            self._skip(unit, f"host {unprepared[0]}: {self.unprepared[unprepared[0]]}")
+        missing = [
+            f"host {c.host}: {why}"
+            for c in unit.starts
+            if c.container is not None and self.preparation and (why := self.preparation.failure(c.container))
+        ]
+        if missing:
+            self._skip(unit, missing[0])
             return Outcome(False)
         try:
             env_files = {c.name + "@" + c.host: self._secrets(c) for c in unit.starts}
@@ -351,8 +367,6 @@ class Executor:
         seconds = round(time.monotonic() - begin, 3)
         for change in unit.changes:
             self.results.append(ChangeResult.of(change, "done", seconds=seconds))
-        for change in unit.clears:
-            self.results.append(ChangeResult.of(change, "done", "removed first: its devices were needed"))
         return Outcome(True)
 
     def _secrets(self, change: Change) -> str:
@@ -400,7 +414,10 @@ class Executor:
                 self.results.append(ChangeResult.of(change, "failed", f"docker rm failed: {out.why()}"))
                 self.reporter.line(f"✗ {change.host}: removing {observed.name} failed: {out.why()}")
 
-        gevent.joinall([gevent.spawn(delete, change) for change in self.rollout.deletions])
+        left = {
+            _where(c): c for unit in self.rollout.units for c in unit.clears if _where(c) not in self.clearing
+        }
+        gevent.joinall([gevent.spawn(delete, change) for change in [*self.rollout.deletions, *left.values()]])
 
     # ------------------------------------------------------------------ readiness
 
@@ -489,22 +506,44 @@ class _UnitRun:
         if not out.ok:
             raise UnitFailed(f"{failure}: {out.why()}", host)
 
-    def execute(self) -> None:
-        unit, x = self.unit, self.x
-        for change in unit.clears:
-            old = change.observed
-            assert old is not None
-            self._step(
+    def _clear(self, change: Change) -> None:
+        """Remove a displaced container the plan deletes; once, when several units need it gone."""
+        from gevent.event import AsyncResult
+
+        x, old = self.x, change.observed
+        assert old is not None
+        where = _where(change)
+        claim = x.clearing.get(where)
+        if claim is None:
+            claim = x.clearing[where] = AsyncResult()
+            out = operations.timed(
+                x.timings,
                 "remove",
                 old.host,
                 old.name,
-                docker.remove_command(old.id),
-                f"removing {old.name} on {old.host} (its devices are needed) failed",
+                lambda: self.session.run(old.host, docker.remove_command(old.id)),
             )
-            operations.forget_files(self.session, old.host, old.name, backup_only=False)
-            x.reporter.line(
-                f"✓ {old.host}: removed {old.name} first ({change.reasons[0] if change.reasons else 'deleted'}): {unit.name} needs its devices"
+            if out.ok:
+                operations.forget_files(self.session, old.host, old.name, backup_only=False)
+                x.results.append(
+                    ChangeResult.of(change, "done", f"removed first: {self.unit.name} needed its place")
+                )
+                x.reporter.line(
+                    f"✓ {old.host}: removed {old.name} first: {self.unit.name} needs its devices or port"
+                )
+            claim.set(
+                None
+                if out.ok
+                else f"removing {old.name} on {old.host}, whose place is needed, failed: {out.why()}"
             )
+        failure = claim.get()
+        if failure:
+            raise UnitFailed(failure, old.host)
+
+    def execute(self) -> None:
+        unit, x = self.unit, self.x
+        for change in unit.clears:
+            self._clear(change)
         for old in unit.olds:
             o = old.observed
             if old.stop_first and o.state == "running":
@@ -532,6 +571,7 @@ class _UnitRun:
             backup = any(o.observed.host == spec.host and o.observed.name == spec.name for o in unit.olds)
             if backup and spec.files:
                 self.backed_up.append(spec)
+            self.started.append(spec)  # a failed `docker run` may still leave a created container
             x.reporter.line(
                 f"{unit.name}: starting {spec.name} on {spec.host} ({change.action}: {'; '.join(change.reasons) or 'new'})"
             )
@@ -546,7 +586,6 @@ class _UnitRun:
             )
             if not out.ok:
                 raise UnitFailed(f"starting {spec.name} on {spec.host} failed: {out.why()}", spec.host)
-            self.started.append(spec)
         serving = unit.serving.container
         assert serving is not None
         watch = [(s.host, s.name) for s in self.started if s is not serving]
@@ -632,3 +671,8 @@ class _UnitRun:
         except UnitFailed as failure:
             return f"; rolled back, but the old container is not serving again: {failure.reason}"
         return f"; rolled back: the old {old.name} serves again"
+
+
+def _where(change: Change) -> str:
+    observed = change.observed
+    return f"{observed.host}/{observed.name}" if observed else ""

@@ -92,7 +92,8 @@ def destroy_plan(inventory: list[Path], targets: list[str], lock: Path) -> Plann
     inputs.deployments = []
     plan = build(inputs)
     changes = [
-        c.model_copy(update={"reasons": [DESTROY_REASON]}) if c.action == "delete" else c for c in plan.changes
+        c.model_copy(update={"reasons": [DESTROY_REASON]}) if c.action == "delete" else c
+        for c in plan.changes
     ]
     return Planned(plan.model_copy(update={"changes": changes}), list(inputs.clusters))
 

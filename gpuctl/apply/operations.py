@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 @operation(is_idempotent=False)
 def prepare_host(images: list[str], fetches: list[ModelFetch], preparation: Preparation):
-    """Pull `images` and download `fetches` on the host (in that order; the first failure stops)."""
+    """Pull `images` and download `fetches` on the host. A failure is recorded and the others go
+    on: only the containers needing what failed are skipped."""
     for image in images:
         yield FunctionCommand(preparation.pull, (image,), {})
     for job in fetches:
@@ -57,7 +58,15 @@ class Preparation:
         """Hub token per fetch target (never an operation argument: those are logged)."""
         self.environ = environ
         self.timings = timings
-        self.failures: dict[str, str] = {}
+        self.failures: dict[tuple[str, str], str] = {}
+        """(host, image or fetch target) → why it failed."""
+
+    def failure(self, spec: ContainerSpec) -> str | None:
+        """Why `spec` cannot start: its image or its model files are missing on its host."""
+        why = self.failures.get((spec.host, spec.image))
+        if why is None and spec.fetch is not None:
+            why = self.failures.get((spec.host, spec.fetch.target))
+        return why
 
     def pull(self, state: State, host: Host, image: str) -> bool:
         key = f"pull {host.name} {image}"
@@ -67,9 +76,9 @@ class Preparation:
         seconds = time.monotonic() - start
         self.timings.append(StepTime(phase="pull", host=host.name, what=image, seconds=round(seconds, 3)))
         if not out.ok:
-            self.failures[host.name] = f"pulling {image} failed: {out.why()}"
+            self.failures[(host.name, image)] = f"pulling {image} failed: {out.why()}"
             self.reporter.end(key, False, f"{host.name}: pulling {image} failed: {out.why()}")
-            return False
+            return True
         self.reporter.end(key, True, f"{host.name}: pulled {image} ({seconds:.1f} s)")
         return True
 
@@ -85,21 +94,22 @@ class Preparation:
         try:
             download = fetch.resolve(job, token, self.environ)
         except GpuctlError as error:
-            return self._fetch_failed(host.name, key, what, "; ".join(d.message for d in error.diagnostics))
+            return self._fetch_failed(host.name, job, key, "; ".join(d.message for d in error.diagnostics))
         out = self.session.run(
             host.name, fetch.download_command(download, bool(token)), stdin=fetch.headers(token)
         )
         seconds = time.monotonic() - start
         self.timings.append(StepTime(phase="fetch", host=host.name, what=what, seconds=round(seconds, 3)))
         if not out.ok:
-            return self._fetch_failed(host.name, key, what, out.why())
+            return self._fetch_failed(host.name, job, key, out.why())
         self.reporter.end(key, True, f"{host.name}: downloaded {what} ({seconds:.1f} s)")
         return True
 
-    def _fetch_failed(self, host: str, key: str, what: str, why: str) -> bool:
-        self.failures[host] = f"downloading the model files of {what} failed: {why}"
-        self.reporter.end(key, False, f"{host}: {self.failures[host]}")
-        return False
+    def _fetch_failed(self, host: str, job: ModelFetch, key: str, why: str) -> bool:
+        text = f"downloading the model files of {job.source}:{job.repo} failed: {why}"
+        self.failures[(host, job.target)] = text
+        self.reporter.end(key, False, f"{host}: {text}")
+        return True
 
 
 # --------------------------------------------------------------------------- rollout steps

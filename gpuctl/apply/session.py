@@ -57,11 +57,17 @@ class Output:
     """Set when the command could not run to its end (connection lost, timeout)."""
 
     def why(self) -> str:
-        """The failure in one line: the error, else the last line of stderr (or stdout)."""
+        """The failure in one line: the error, else what the command printed on stderr (or stdout),
+        without Docker's usage advice."""
         if self.error:
             return self.error
-        text = (self.stderr.strip() or self.stdout.strip()).splitlines()
-        return text[-1] if text else "failed without output"
+        lines = [
+            line.strip()
+            for line in (self.stderr.strip() or self.stdout.strip()).splitlines()
+            if line.strip() and not line.startswith("Run 'docker")
+        ]
+        text = " ".join(lines)
+        return text[:500] + ("…" if len(text) > 500 else "") if text else "failed without output"
 
 
 class Session:

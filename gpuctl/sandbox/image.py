@@ -29,9 +29,12 @@ BACKEND_COMMANDS = (
     "llama-box",
     "mindieservice_daemon",
     "tini",
+    "ray",
 )
 MINDIE_DAEMON = "/usr/local/Ascend/mindie/latest/mindie-service/bin/mindieservice_daemon"
 STAMP = "gpuctl-stub-image"
+BASH = b'#!/bin/sh\n# The backends run bash scripts (MindIE); busybox ash runs them here.\nexec /bin/sh "$@"\n'
+"""busybox has no bash applet: /bin/bash hands its arguments to ash."""
 
 
 def image_names() -> list[str]:
@@ -64,6 +67,7 @@ def rootfs() -> bytes:
             add(directory)
         add("tmp", mode=0o1777)
         add("bin/busybox", data=busybox.read_bytes())
+        add("bin/bash", data=BASH)
         for applet in applets:
             if applet != "busybox":
                 add(f"bin/{applet}", link="busybox")

@@ -1,7 +1,10 @@
 #!/bin/sh
 # gpuctl sandbox stub backend (busybox sh). Installed as vllm, python3, sglang, vox-box, llama-box,
-# mindieservice_daemon and tini: started with a backend's real command line, it serves HTTP on the
-# port that command line (or MindIE's config.json) names, as the served model name it names.
+# mindieservice_daemon, tini and ray: started with a backend's real command line, it serves HTTP on
+# the port that command line (or MindIE's config.json) names, as the served model name it names.
+# `ray start --head` returns at once (the vLLM leader's `ray start ... && exec vllm serve ...`),
+# `ray start --block` (a Ray worker) waits; `python3 -c SCRIPT` (MindIE's model preparation) does
+# nothing and succeeds; a llama-box RPC server serves on its --rpc-server-port.
 # Faults by environment: GPUCTL_STUB_READY_AFTER=S (ready after S seconds), GPUCTL_STUB_NEVER_READY=1,
 # GPUCTL_STUB_EXIT_AFTER=S (exit with status 1 after S seconds).
 prog=${0##*/}
@@ -14,6 +17,21 @@ if [ "$prog" = tini ]; then
     [ $# -gt 0 ] || { echo "tini: no program given" >&2; exit 1; }
     exec "$@"
 fi
+
+if [ "$prog" = ray ]; then
+    case " $* " in
+        *" --block "*)
+            echo "gpuctl-stub: ray worker waiting"
+            trap 'exit 0' TERM INT
+            while :; do sleep 3600 & wait $!; done ;;
+        *) echo "gpuctl-stub: ray head started"; exit 0 ;;
+    esac
+fi
+case "$prog $1" in
+    "python3 -c" | "python -c")
+        echo "gpuctl-stub: $prog -c: script skipped"
+        exit 0 ;;
+esac
 
 case "$prog" in
     vllm) port=8000 ;;
@@ -29,10 +47,10 @@ model=
 prev=
 for arg in "$@"; do
     case "$prev" in
-        --port) port=$arg ;;
-        --host) host=$arg ;;
+        --port | --rpc-server-port) port=$arg ;;
+        --host | --rpc-server-host) host=$arg ;;
         --served-model-name | --alias | --model-name) [ -n "$name" ] || name=$arg ;;
-        --model | --model-path | -m) model=$arg ;;
+        --model | --model-path | -m | --huggingface-repo-id | --model-scope-model-id) model=$arg ;;
         serve) case "$arg" in -*) ;; *) [ -n "$model" ] || model=$arg ;; esac ;;
     esac
     case "$arg" in

@@ -1,0 +1,126 @@
+"""A stand-in model hub for the sandbox: Hugging Face's and ModelScope's download paths, serving
+small placeholder files for any repository (stdlib only).
+
+Sandbox hosts cannot reach the internet, and the stub backends never read weights, so apply's
+model downloads (MindIE, llama-box) get placeholder bytes from here: point `HF_ENDPOINT` and
+`MODELSCOPE_ENDPOINT` at it. Requests are recorded (method, path, whether they carried a token),
+never the token itself.
+
+    GET /api/models/{org}/{name}[/revision/{rev}]      listing: {"id", "sha", "siblings"}
+    GET /{org}/{name}/resolve/{rev}/{path}             a file
+    GET /api/v1/models/{org}/{name}/repo/files?...     ModelScope listing
+    GET /api/v1/models/{org}/{name}/repo?FilePath=...  a ModelScope file
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlparse
+
+FILES = ("config.json", "model.safetensors")
+"""What every repository holds, unless it was given its own files."""
+
+
+def placeholder(repo: str, path: str) -> bytes:
+    return f"gpuctl sandbox placeholder: {repo}/{path}\n".encode()
+
+
+@dataclass
+class Hub:
+    """Repositories with their own files (others hold FILES), gated ones, and what was asked."""
+
+    files: dict[str, list[str]] = field(default_factory=dict)
+    """Listings of particular repositories; any other repository lists FILES and serves any path."""
+    gated: set[str] = field(default_factory=set)
+    requests: list[tuple[str, str, bool]] = field(default_factory=list)
+    """(method, path, authorized)."""
+
+    def listing(self, repo: str) -> list[str]:
+        return self.files.get(repo, list(FILES))
+
+
+def serve(hub: Hub, address: str, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+    """Start the hub in a daemon thread; the server and its URL."""
+    server = ThreadingHTTPServer((address, port), _handler(hub))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, bound = server.server_address[:2]
+    return server, f"http://{host}:{bound}"
+
+
+def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes, kind: str = "application/octet-stream") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_HEAD(self) -> None:
+            self.do_GET()
+
+        def do_GET(self) -> None:
+            authorized = (self.headers.get("Authorization") or "").startswith("Bearer ")
+            hub.requests.append((self.command, self.path, authorized))
+            url = urlparse(self.path)
+            path, query = unquote(url.path), parse_qs(url.query)
+            if match := re.fullmatch(r"/api/v1/models/([^/]+/[^/]+)/repo/files", path):
+                self._modelscope_listing(match[1], authorized)
+            elif match := re.fullmatch(r"/api/v1/models/([^/]+/[^/]+)/repo", path):
+                self._file(match[1], (query.get("FilePath") or [""])[0], authorized)
+            elif match := re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/revision/.+)?", path):
+                self._hf_listing(match[1], authorized)
+            elif match := re.fullmatch(r"/([^/]+/[^/]+)/resolve/[^/]+/(.+)", path):
+                self._file(match[1], match[2], authorized)
+            else:
+                self._send(404, b'{"error": "not found"}', "application/json")
+
+        def _refused(self, repo: str, authorized: bool) -> bool:
+            if repo in hub.gated and not authorized:
+                self._send(401, b'{"error": "gated repository: a token is required"}', "application/json")
+                return True
+            return False
+
+        def _hf_listing(self, repo: str, authorized: bool) -> None:
+            if self._refused(repo, authorized):
+                return
+            files = hub.listing(repo)
+            body = {
+                "id": repo,
+                "sha": _commit(repo),
+                "siblings": [{"rfilename": f, "size": len(placeholder(repo, f))} for f in files],
+            }
+            self._send(200, json.dumps(body).encode(), "application/json")
+
+        def _modelscope_listing(self, repo: str, authorized: bool) -> None:
+            if self._refused(repo, authorized):
+                return
+            files = [
+                {"Path": f, "Name": f.rsplit("/", 1)[-1], "Type": "blob", "Size": len(placeholder(repo, f))}
+                for f in hub.listing(repo)
+            ]
+            body = {"Code": 200, "Success": True, "Data": {"Files": files}}
+            self._send(200, json.dumps(body).encode(), "application/json")
+
+        def _file(self, repo: str, path: str, authorized: bool) -> None:
+            if self._refused(repo, authorized):
+                return
+            if repo in hub.files and path not in hub.files[repo]:
+                self._send(404, b'{"error": "entry not found"}', "application/json")
+                return
+            self._send(200, placeholder(repo, path))
+
+    return Handler
+
+
+def _commit(repo: str) -> str:
+    return hashlib.sha1(repo.encode()).hexdigest()
