@@ -424,65 +424,61 @@ class Executor:
     def wait_ready(
         self, spec: ContainerSpec, container: str, watch: list[tuple[str, str]], label: str
     ) -> None:
-        """Poll `container` (serving `spec`'s readiness) until it answers 200; raise UnitFailed
-        when it or a container in `watch` (host, name) fails, or at the timeout."""
+        """Poll `container` (serving `spec`'s readiness) until it answers 200. Raise UnitFailed
+        when it, or a container in `watch` ((host, name): the replica's workers), stops, when its
+        host stops answering, or at the readiness timeout."""
         import gevent
 
         timeout = spec.readiness.timeout
-        address = self.addresses.get(spec.host, "127.0.0.1")
         begin = time.monotonic()
         key = f"ready {spec.host} {container}"
-        self.reporter.begin(key, f"{label}: waiting for {container} on {spec.host}", total=timeout)
+        where = f"{container} on {spec.host}"
+        self.reporter.begin(key, f"{label}: waiting for {where}", total=timeout)
         last = "not answering yet"
         try:
             while True:
                 elapsed = time.monotonic() - begin
-                poll = self.session.fact(
-                    spec.host,
-                    ContainerReadiness,
-                    container=container,
-                    address=address,
-                    port=spec.readiness.port,
-                    path=spec.readiness.path,
-                )
-                if poll is not None:
-                    failure = poll.failure()
-                    if failure:
-                        raise UnitFailed(f"{container} on {spec.host}: {failure}", spec.host, container)
-                    if poll.ready:
-                        self.reporter.end(
-                            key, True, f"{label}: {container} on {spec.host} serves ({elapsed:.1f} s)"
-                        )
-                        return
-                    last = poll.describe()
+                poll = self._poll(spec.host, container, spec.readiness.port, spec.readiness.path)
+                if poll.ready:
+                    self.reporter.end(key, True, f"{label}: {where} serves ({elapsed:.1f} s)")
+                    return
+                last = poll.describe()
                 for host, name in watch:
-                    other = self.session.fact(
-                        host, ContainerReadiness, container=name, address=address, port=0, path="/"
-                    )
-                    if other is not None and other.failure():
-                        raise UnitFailed(f"{name} on {host}: {other.failure()}", host, name)
+                    self._poll(host, name, None, None)
                 if elapsed >= timeout:
                     raise UnitFailed(
-                        f"{container} on {spec.host} did not become ready within {timeout} s ({last})",
-                        spec.host,
-                        container,
+                        f"{where} did not become ready within {timeout} s ({last})", spec.host, container
                     )
-                self.reporter.update(
-                    key, f"{label}: waiting for {container} on {spec.host}: {last}", completed=elapsed
-                )
+                self.reporter.update(key, f"{label}: waiting for {where}: {last}", completed=elapsed)
                 gevent.sleep(readiness.interval(elapsed))
         except UnitFailed:
-            self.reporter.end(key, False, f"{label}: {container} on {spec.host} is not ready")
+            self.reporter.end(key, False, f"{label}: {where} is not ready")
             raise
         finally:
-            self.timings.append(
-                StepTime(
-                    phase="readiness",
-                    host=spec.host,
-                    what=container,
-                    seconds=round(time.monotonic() - begin, 3),
-                )
-            )
+            seconds = round(time.monotonic() - begin, 3)
+            self.timings.append(StepTime(phase="readiness", host=spec.host, what=container, seconds=seconds))
+
+    def _poll(self, host: str, container: str, port: int | None, path: str | None) -> readiness.Poll:
+        """One readiness poll (port None: the container's state only); UnitFailed when the
+        container stopped or the host no longer answers."""
+        address = self.addresses.get(host, "127.0.0.1")
+        poll, error = self.session.fact(
+            host,
+            ContainerReadiness,
+            timeout=self.session.poll_timeout(host),
+            container=container,
+            address=address,
+            port=port or 0,
+            path=path or "/",
+        )
+        if error:
+            raise UnitFailed(f"{host} stopped answering while {container} started ({error})", host)
+        if poll is None:
+            raise UnitFailed(f"cannot read the state of {container} on {host}", host, container)
+        failure = poll.failure()
+        if failure and not (port is None and poll.http == "no-http-client"):
+            raise UnitFailed(f"{container} on {host}: {failure}", host, container)
+        return poll
 
 
 class _UnitRun:
@@ -501,8 +497,13 @@ class _UnitRun:
     def session(self) -> Session:
         return self.x.session
 
-    def _step(self, phase: str, host: str, what: str, command: str, failure: str) -> None:
-        out = operations.timed(self.x.timings, phase, host, what, lambda: self.session.run(host, command))
+    def _step(
+        self, phase: str, host: str, what: str, command: str, failure: str, timeout: float | None = None
+    ) -> None:
+        limit = timeout if timeout is not None else self.session.targets[host].command_timeout
+        out = operations.timed(
+            self.x.timings, phase, host, what, lambda: self.session.run(host, command, timeout=limit)
+        )
         if not out.ok:
             raise UnitFailed(f"{failure}: {out.why()}", host)
 
@@ -550,8 +551,14 @@ class _UnitRun:
                 x.reporter.line(
                     f"{unit.name}: stopping {o.name} on {o.host} (its devices or port are needed; kept until the new one serves)"
                 )
+                stop_limit = self.session.targets[o.host].command_timeout + docker.STOP_SECONDS
                 self._step(
-                    "stop", o.host, o.name, docker.stop_command(o.id), f"stopping {o.name} on {o.host} failed"
+                    "stop",
+                    o.host,
+                    o.name,
+                    docker.stop_command(o.id),
+                    f"stopping {o.name} on {o.host} failed",
+                    stop_limit,
                 )
                 self.stopped.append(old)
             elif old.stop_first:

@@ -72,7 +72,7 @@ class Preparation:
         key = f"pull {host.name} {image}"
         self.reporter.begin(key, f"{host.name}: pulling {image}")
         start = time.monotonic()
-        out = self.session.run(host.name, docker.pull_command(image))
+        out = self.session.run(host.name, docker.pull_command(image), timeout=None)
         seconds = time.monotonic() - start
         self.timings.append(StepTime(phase="pull", host=host.name, what=image, seconds=round(seconds, 3)))
         if not out.ok:
@@ -86,7 +86,8 @@ class Preparation:
         what = f"{job.source}:{job.repo}"
         key = f"fetch {host.name} {job.target}"
         start = time.monotonic()
-        if self.session.fact(host.name, ModelFiles, target=job.target, digest=fetch.digest(job)):
+        complete, _ = self.session.fact(host.name, ModelFiles, target=job.target, digest=fetch.digest(job))
+        if complete:
             self.reporter.line(f"{host.name}: model files of {what} are there already")
             return True
         self.reporter.begin(key, f"{host.name}: downloading {what} into {job.target}")
@@ -96,7 +97,7 @@ class Preparation:
         except GpuctlError as error:
             return self._fetch_failed(host.name, job, key, "; ".join(d.message for d in error.diagnostics))
         out = self.session.run(
-            host.name, fetch.download_command(download, bool(token)), stdin=fetch.headers(token)
+            host.name, fetch.download_command(download, bool(token)), stdin=fetch.headers(token), timeout=None
         )
         seconds = time.monotonic() - start
         self.timings.append(StepTime(phase="fetch", host=host.name, what=what, seconds=round(seconds, 3)))

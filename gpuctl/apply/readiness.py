@@ -80,7 +80,9 @@ class Poll:
             code = f" with status {self.exit_code}" if self.exit_code is not None else ""
             return f"the container {self.state}{code}"
         if self.restarts > 0 or self.state == "restarting":
-            return f"the container crashed and Docker restarted it ({self.restarts} restarts)"
+            code = f" with status {self.exit_code}" if self.exit_code else ""
+            times = "once" if self.restarts == 1 else f"{self.restarts} times"
+            return f"the container exited{code} and Docker restarted it ({times})"
         if self.http == "no-http-client":
             return "the host has neither curl nor wget to ask the backend whether it is ready"
         return None

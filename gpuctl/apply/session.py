@@ -28,6 +28,13 @@ MAX_CHANNELS = 8
 """Commands at once on one host: sshd allows 10 sessions per connection (MaxSessions)."""
 
 
+class Default:
+    """The default of `Session.run(timeout=)`: the cluster's command timeout."""
+
+
+DEFAULT = Default()
+
+
 def patch_gevent() -> None:
     """Make sockets, threads and sleeps cooperative (gevent) so hosts run in parallel."""
     from gevent import monkey
@@ -122,26 +129,43 @@ class Session:
         return [name for name in self.targets if name not in self.failed]
 
     def run(
-        self, host: str, command: str, *, stdin: str | None = None, timeout: float | None = None
+        self,
+        host: str,
+        command: str,
+        *,
+        stdin: str | None = None,
+        timeout: float | None | Default = DEFAULT,
     ) -> Output:
-        """Run a shell command on a host (at most MAX_CHANNELS at once per host)."""
+        """Run a shell command on a host (at most MAX_CHANNELS at once per host).
+
+        The whole exchange is bounded, opening the SSH channel included (a host whose link went
+        down answers nothing at all): by the cluster's `commandTimeout` unless `timeout` says
+        otherwise (None: unbounded, for pulls and downloads). A host that times out or whose
+        connection breaks counts as lost: later commands on it fail at once.
+        """
+        import gevent
         from pyinfra.api import StringCommand
 
         if host in self.failed:
             return Output(False, error=self.failed[host])
-        arguments: dict[str, Any] = {}
-        if stdin is not None:
-            arguments["_stdin"] = stdin
-        if timeout is not None:
-            arguments["_timeout"] = timeout
-        with self._channels[host]:
+        limit = self.targets[host].command_timeout if isinstance(timeout, Default) else timeout
+        arguments: dict[str, Any] = {"_stdin": stdin} if stdin is not None else {}
+        with self._channels[host], gevent.Timeout(limit, False):
             try:
                 ok, output = self.host(host).run_shell_command(StringCommand(command), **arguments)
-            except TimeoutError:
-                return Output(False, error=f"no answer from {host} within {timeout:g} s")
             except Exception as error:
-                return Output(False, error=f"the connection to {host} broke ({_describe(error)})")
-        return Output(bool(ok), output.stdout, output.stderr)
+                return self._lost(host, f"the connection to {host} broke ({_describe(error)})")
+            return Output(bool(ok), output.stdout, output.stderr)
+        return self._lost(host, f"{host} did not answer within {limit:g} s")
+
+    def _lost(self, host: str, why: str) -> Output:
+        self.failed.setdefault(host, why)
+        return Output(False, error=why)
+
+    def poll_timeout(self, host: str) -> float:
+        """Bound of a readiness poll: a few seconds of work, so a host that takes much longer
+        is gone (twice its connect timeout, at least 15 s)."""
+        return max(15.0, 2 * self.targets[host].connect_timeout)
 
     def stream(self, host: str, command: str, write: Callable[[str], object]) -> bool:
         """Run a command, handing its output to `write` as it comes (for `gpuctl logs --follow`);
@@ -153,13 +177,18 @@ class Session:
             write(data.decode("utf-8", errors="replace"))
         return channel.recv_exit_status() == 0
 
-    def fact(self, host: str, fact: type, **arguments: Any) -> Any:
-        """A gpuctl fact (pyinfra FactBase) of a host; the fact's default when it cannot be read."""
-        with self._channels[host]:
-            try:
-                return self.host(host).get_fact(fact, _ignore_errors=True, **arguments)
-            except Exception:
-                return fact.default()
+    def fact(
+        self, host: str, fact: type, *, timeout: float | None = None, **arguments: Any
+    ) -> tuple[Any, str | None]:
+        """Read a gpuctl fact (a pyinfra FactBase) of a host: (value, None), or (the fact's
+        default, why it could not be read). pyinfra's `get_fact` would hide the why."""
+        instance = fact()
+        out = self.run(host, instance.command(**arguments), timeout=timeout)
+        if out.error:
+            return instance.default(), out.error
+        if not out.ok:
+            return instance.default(), out.why()
+        return instance.process(out.stdout.splitlines()), None
 
     def close(self) -> None:
         for name in self.connected:

@@ -48,6 +48,11 @@ def register(app: typer.Typer) -> None:
         key, known = _relative(str(sandbox.identity_file)), _relative(str(sandbox.known_hosts_file))
         address = status.hosts[0].address
         print(f"\nssh -i {key} -o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes root@{address}")
+        if status.hub:
+            print(
+                f"Model downloads of `gpuctl apply` (placeholder files): export HF_ENDPOINT={status.hub} "
+                f"MODELSCOPE_ENDPOINT={status.hub}"
+            )
 
     @group.command()
     def down(name: Name = "sandbox") -> None:
@@ -73,7 +78,9 @@ def register(app: typer.Typer) -> None:
             print(f"sandbox {name!r} is not up" + (f"; up: {', '.join(running)}" if running else ""))
         else:
             registry = "running" if result.registry_running else "stopped"
-            print(f"sandbox {name!r}: registry {result.registry} ({registry})")
+            print(
+                f"sandbox {name!r}: registry {result.registry} ({registry}), model hub {result.hub or 'stopped'}"
+            )
             print(f"Cluster file: {_relative(result.inventory)}")
             _print_hosts(result)
 

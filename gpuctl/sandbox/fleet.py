@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from gpuctl.errors import Diagnostic, GpuctlError, Location
-from gpuctl.sandbox import hoststate, image, layout, node, registry, system
+from gpuctl.sandbox import hoststate, hub, image, layout, node, registry, system
 from gpuctl.sandbox.layout import RECORDS, REGISTRY_STORAGE, RUN_ROOT, SandboxHost
 from gpuctl.sandbox.profiles import DEFAULT_HOSTS, PROFILES
 
@@ -69,6 +69,8 @@ class SandboxStatus:
     up: bool
     registry: str | None = None
     registry_running: bool = False
+    hub: str | None = None
+    """The stand-in model hub (HF_ENDPOINT / MODELSCOPE_ENDPOINT for apply's downloads)."""
     inventory: str | None = None
     state_dir: str | None = None
     hosts: list[HostStatus] = field(default_factory=list)
@@ -216,12 +218,14 @@ class Sandbox:
         system.run(["ip", "address", "replace", f"{gateway}/24", "dev", layout.BRIDGE])
         state_dir = Path(record.state_dir)
         self._write_client_key(state_dir)
-        registry.ensure(layout.sandbox_run_dir(record.index), gateway, state_dir / "registry.log")
+        storage = REGISTRY_STORAGE / image.build_id(image.rootfs())
+        registry.ensure(layout.sandbox_run_dir(record.index), gateway, state_dir / "registry.log", storage)
+        hub.ensure(layout.sandbox_run_dir(record.index), gateway, state_dir / "hub.log")
         hosts = self.hosts
         with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
             list(pool.map(node.ensure, hosts))
             list(pool.map(node.wait_ready, hosts))
-        image.ensure_pushed(self.docker_args(hosts[0]), self.registry_mirror, REGISTRY_STORAGE)
+        image.ensure_pushed(self.docker_args(hosts[0]), self.registry_mirror, storage)
         self.known_hosts_file.write_text("".join(f"{h.name},{h.address} {node.host_key(h)}\n" for h in hosts))
         self._write_inventory(hosts)
 
@@ -310,6 +314,7 @@ class Sandbox:
                 list(pool.map(node.remove, hosts))
             run_dir = layout.sandbox_run_dir(record.index)
             registry.stop(run_dir)
+            hub.stop(run_dir, layout.gateway(record.index))
             if Path(f"/sys/class/net/{layout.BRIDGE}").exists():
                 system.run(
                     ["ip", "address", "delete", f"{layout.gateway(record.index)}/24", "dev", layout.BRIDGE],
@@ -339,6 +344,7 @@ class Sandbox:
             registry=self.registry_mirror,
             registry_running=registry.pid(layout.sandbox_run_dir(record.index)) is not None
             and registry.answering(gateway),
+            hub=hub.url(gateway) if hub.pid(layout.sandbox_run_dir(record.index), gateway) else None,
             inventory=record.inventory,
             state_dir=record.state_dir,
         )
@@ -356,11 +362,12 @@ class Sandbox:
         return status
 
     def pids(self) -> list[int]:
-        """Every process of the sandbox: the hosts' daemons and containers, and its registry."""
+        """Every process of the sandbox: the hosts' daemons and containers, its registry and hub."""
         record = self._up_record()
         found = {pid for host in self.hosts for pid in node.processes(host)}
-        running = registry.pid(layout.sandbox_run_dir(record.index))
-        return sorted(found | ({running} if running else set()))
+        run_dir = layout.sandbox_run_dir(record.index)
+        services = (registry.pid(run_dir), hub.pid(run_dir, layout.gateway(record.index)))
+        return sorted(found | {pid for pid in services if pid})
 
     # ----------------------------------------------------------------------- faults
 
@@ -417,7 +424,15 @@ class Sandbox:
         )
 
 
-STATE_ENTRIES = {"id_ed25519", "id_ed25519.pub", "authorized_keys", "known_hosts", "hosts", "registry.log"}
+STATE_ENTRIES = {
+    "id_ed25519",
+    "id_ed25519.pub",
+    "authorized_keys",
+    "known_hosts",
+    "hosts",
+    "registry.log",
+    "hub.log",
+}
 
 
 def _check_paths(state_dir: Path, inventory: Path) -> None:

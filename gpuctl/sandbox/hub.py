@@ -2,7 +2,8 @@
 small placeholder files for any repository (stdlib only).
 
 Sandbox hosts cannot reach the internet, and the stub backends never read weights, so apply's
-model downloads (MindIE, llama-box) get placeholder bytes from here: point `HF_ENDPOINT` and
+model downloads (MindIE, llama-box) get placeholder bytes from here: `gpuctl sandbox up` runs one
+on the sandbox's gateway, port HUB_PORT, beside its registry; point `HF_ENDPOINT` and
 `MODELSCOPE_ENDPOINT` at it. Requests are recorded (method, path, whether they carried a token),
 never the token itself.
 
@@ -17,10 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
+
+HUB_PORT = 5001
 
 FILES = ("config.json", "model.safetensors")
 """What every repository holds, unless it was given its own files."""
@@ -124,3 +129,55 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
 
 def _commit(repo: str) -> str:
     return hashlib.sha1(repo.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- the sandbox's hub process
+
+
+def url(address: str) -> str:
+    return f"http://{address}:{HUB_PORT}"
+
+
+def _command(address: str) -> list[str]:
+    return [sys.executable, "-m", "gpuctl.sandbox.hub", address, str(HUB_PORT)]
+
+
+def pid(run_dir: Path, address: str) -> int | None:
+    from gpuctl.sandbox import system
+
+    return system.read_pid(run_dir / "hub.pid", " ".join(_command(address)[1:]))
+
+
+def ensure(run_dir: Path, address: str, log: Path) -> None:
+    """The sandbox's hub on its gateway address, started unless it runs."""
+    from gpuctl.sandbox import system
+
+    if pid(run_dir, address) is not None:
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = system.start_background(_command(address), log)
+    (run_dir / "hub.pid").write_text(f"{started}\n")
+    system.wait_for(
+        lambda: system.http_status(address, HUB_PORT, "/api/models/a/b") == 200,
+        15,
+        f"the model hub on {address}:{HUB_PORT} answering",
+        str(log),
+    )
+
+
+def stop(run_dir: Path, address: str) -> None:
+    from gpuctl.sandbox import system
+
+    running = pid(run_dir, address)
+    if running is not None:
+        system.terminate([running], grace=3)
+
+
+def main() -> None:
+    """`python -m gpuctl.sandbox.hub ADDRESS PORT`: serve until terminated."""
+    address, port = sys.argv[1], int(sys.argv[2])
+    ThreadingHTTPServer((address, port), _handler(Hub())).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -33,7 +33,9 @@ BACKEND_COMMANDS = (
 )
 MINDIE_DAEMON = "/usr/local/Ascend/mindie/latest/mindie-service/bin/mindieservice_daemon"
 STAMP = "gpuctl-stub-image"
-BASH = b'#!/bin/sh\n# The backends run bash scripts (MindIE); busybox ash runs them here.\nexec /bin/sh "$@"\n'
+BASH = (
+    b'#!/bin/sh\n# The backends run bash scripts (MindIE); busybox ash runs them here.\nexec /bin/sh "$@"\n'
+)
 """busybox has no bash applet: /bin/bash hands its arguments to ash."""
 
 

@@ -114,7 +114,12 @@ def test_metacharacters_reach_docker_as_one_literal_argument(tmp_path: Path) -> 
 
 
 def test_writable_mount_sources_are_created_first(tmp_path: Path) -> None:
-    s = spec(mounts=[Mount(source=str(tmp_path / "models"), target="/m"), Mount(source="/ro", target="/ro", read_only=True)])
+    s = spec(
+        mounts=[
+            Mount(source=str(tmp_path / "models"), target="/m"),
+            Mount(source="/ro", target="/ro", read_only=True),
+        ]
+    )
     command = docker.run_command(s)
     assert command.startswith(f"mkdir -p -- {shlex.quote(str(tmp_path / 'models'))} && docker run ")
 
@@ -140,7 +145,9 @@ def test_files_and_fetch_are_not_docker_options() -> None:
         files=[HostFile(path="/var/lib/gpuctl/run/gpuctl-chat-0/config.json", content="{}")],
         fetch=ModelFetch(source="huggingface", repo="a/b", target="/data/models/x"),
     )
-    assert "config.json" not in " ".join(docker.run_argv(s)).replace(docker.container_labels(s)[labels.SPEC], "")
+    assert "config.json" not in " ".join(docker.run_argv(s)).replace(
+        docker.container_labels(s)[labels.SPEC], ""
+    )
 
 
 @pytest.mark.parametrize(
@@ -156,7 +163,9 @@ def test_remove_is_idempotent(tmp_path: Path, stderr: str, status: int, expected
     fake.write_text(f"#!/bin/sh\necho {shlex.quote(stderr)} >&2\nexit {status}\n")
     fake.chmod(0o755)
     done = subprocess.run(
-        ["sh", "-c", docker.remove_command("abc")], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, capture_output=True
+        ["sh", "-c", docker.remove_command("abc")],
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+        capture_output=True,
     )
     assert done.returncode == expected
     if expected:

@@ -31,7 +31,9 @@ def run(command: str, stdin: str) -> subprocess.CompletedProcess[str]:
 def test_named_files_are_downloaded_and_marked_complete(tmp_path: Path, hub: tuple[Hub, str]) -> None:
     stand_in, url = hub
     target = str(tmp_path / "models" / "huggingface" / "org" / "gguf" / "main")
-    job = ModelFetch(source="huggingface", repo="org/gguf", files=["model-q4.gguf", "sub/mmproj-f16.gguf"], target=target)
+    job = ModelFetch(
+        source="huggingface", repo="org/gguf", files=["model-q4.gguf", "sub/mmproj-f16.gguf"], target=target
+    )
     download = fetch.resolve(job, TOKEN, {"HF_ENDPOINT": url})
     done = run(fetch.download_command(download, with_token=True), fetch.headers(TOKEN))
     assert done.returncode == 0, done.stderr
@@ -51,10 +53,16 @@ def test_a_whole_repository_is_listed_first(tmp_path: Path, hub: tuple[Hub, str]
     assert download.files == ("config.json", "model.safetensors")
     done = run(fetch.download_command(download, with_token=False), fetch.headers(None))
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in Path(target).iterdir()) == [fetch.MARKER, "config.json", "model.safetensors"]
+    assert sorted(p.name for p in Path(target).iterdir()) == [
+        fetch.MARKER,
+        "config.json",
+        "model.safetensors",
+    ]
 
 
-def test_a_gated_repository_without_token_fails_with_the_hub_status(tmp_path: Path, hub: tuple[Hub, str]) -> None:
+def test_a_gated_repository_without_token_fails_with_the_hub_status(
+    tmp_path: Path, hub: tuple[Hub, str]
+) -> None:
     _, url = hub
     job = ModelFetch(source="huggingface", repo="org/gated", files=["w.gguf"], target=str(tmp_path / "g"))
     done = run(fetch.download_command(fetch.resolve(job, None, {"HF_ENDPOINT": url}), False), "")
@@ -80,7 +88,9 @@ def test_the_token_is_the_containers_secret_else_the_usual_variable() -> None:
 
 
 def test_urls() -> None:
-    hf = fetch.Download(ModelFetch(source="huggingface", repo="a/b", revision="abc", target="/m"), (), "https://hf.co")
+    hf = fetch.Download(
+        ModelFetch(source="huggingface", repo="a/b", revision="abc", target="/m"), (), "https://hf.co"
+    )
     assert hf.url("dir/x y.gguf") == "https://hf.co/a/b/resolve/abc/dir/x%20y.gguf"
     ms = fetch.Download(ModelFetch(source="modelscope", repo="a/b", target="/m"), (), "https://ms")
     assert ms.url("w.bin") == "https://ms/api/v1/models/a/b/repo?Revision=master&FilePath=w.bin"

@@ -75,12 +75,14 @@ def test_nothing_listening_is_not_ready_yet(tmp_path: Path) -> None:
     [
         ("exited 1 0", "the container exited with status 1"),
         ("dead 137 0", "the container dead with status 137"),
-        ("running 0 2", "the container crashed and Docker restarted it (2 restarts)"),
-        ("restarting 1 1", "the container crashed and Docker restarted it (1 restarts)"),
+        ("running 0 2", "the container exited and Docker restarted it (2 times)"),
+        ("restarting 1 1", "the container exited with status 1 and Docker restarted it (once)"),
         ("missing", "the container is gone"),
     ],
 )
-def test_a_container_that_stopped_has_failed(tmp_path: Path, backend: dict[str, int], state: str, failure: str) -> None:
+def test_a_container_that_stopped_has_failed(
+    tmp_path: Path, backend: dict[str, int], state: str, failure: str
+) -> None:
     result = poll(tmp_path, state, backend["port"])
     assert result is not None and result.failure() == failure
 

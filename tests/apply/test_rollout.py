@@ -8,7 +8,13 @@ from gpuctl.plan.model import Change, ObservedContainer, Plan
 
 
 def container(
-    deployment: str, replica: int, host: str, port: int, role: str = "main", leader: str | None = None, **more: object
+    deployment: str,
+    replica: int,
+    host: str,
+    port: int,
+    role: str = "main",
+    leader: str | None = None,
+    **more: object,
 ) -> ContainerSpec:
     name = f"gpuctl-{deployment}-{replica}" + ("" if role == "main" else f"-{role}")
     return ContainerSpec.model_validate(
@@ -26,15 +32,25 @@ def container(
 
 def observed(host: str, name: str, devices: list[str], port: int, ident: str = "c0ffee") -> ObservedContainer:
     return ObservedContainer(
-        host=host, id=ident * 4, name=name, image="mirror/runner:v0", state="running", devices=devices, port=port
+        host=host,
+        id=ident * 4,
+        name=name,
+        image="mirror/runner:v0",
+        state="running",
+        devices=devices,
+        port=port,
     )
 
 
-def change(action: str, deployment: str, replica: int, host: str, devices: list[str], port: int, **more: object) -> Change:
+def change(
+    action: str, deployment: str, replica: int, host: str, devices: list[str], port: int, **more: object
+) -> Change:
     role = str(more.pop("role", "main"))
     spec = None
     if action in ("create", "replace"):
-        spec = container(deployment, replica, host, port, role, more.pop("leader", None), **more.pop("spec", {}))
+        spec = container(
+            deployment, replica, host, port, role, more.pop("leader", None), **more.pop("spec", {})
+        )
     name = spec.name if spec else f"gpuctl-{deployment}-{replica}" + ("" if role == "main" else f"-{role}")
     return Change(
         action=action,
@@ -60,7 +76,9 @@ def test_creates_start_together_and_deletes_come_last() -> None:
         plan(
             change("create", "chat", 0, "a", ["0"], 40000),
             change("create", "chat", 1, "b", ["0"], 40000),
-            change("delete", "old", 0, "a", ["1"], 40001, observed=observed("a", "gpuctl-old-0", ["1"], 40001)),
+            change(
+                "delete", "old", 0, "a", ["1"], 40001, observed=observed("a", "gpuctl-old-0", ["1"], 40001)
+            ),
             change("no-op", "kept", 0, "b", ["1"], 40001),
         )
     )
@@ -75,7 +93,13 @@ def test_replace_in_place_stops_and_renames_the_old_container_and_replicas_roll_
         plan(
             *(
                 change(
-                    "replace", "chat", r, "a", [str(r)], 40000 + r, observed=observed("a", f"gpuctl-chat-{r}", [str(r)], 40000 + r)
+                    "replace",
+                    "chat",
+                    r,
+                    "a",
+                    [str(r)],
+                    40000 + r,
+                    observed=observed("a", f"gpuctl-chat-{r}", [str(r)], 40000 + r),
                 )
                 for r in range(3)
             )
@@ -90,15 +114,42 @@ def test_replace_in_place_stops_and_renames_the_old_container_and_replicas_roll_
 
 
 def test_a_replica_moving_to_free_devices_runs_beside_the_old_one() -> None:
-    other_host = change("replace", "chat", 0, "b", ["0"], 40000, moved=True, observed=observed("a", "gpuctl-chat-0", ["0"], 40000))
-    same_host = change("replace", "chat", 1, "a", ["3"], 40007, moved=True, observed=observed("a", "gpuctl-chat-1", ["1"], 40001))
+    other_host = change(
+        "replace",
+        "chat",
+        0,
+        "b",
+        ["0"],
+        40000,
+        moved=True,
+        observed=observed("a", "gpuctl-chat-0", ["0"], 40000),
+    )
+    same_host = change(
+        "replace",
+        "chat",
+        1,
+        "a",
+        ["3"],
+        40007,
+        moved=True,
+        observed=observed("a", "gpuctl-chat-1", ["1"], 40001),
+    )
     units = {u.name: u for u in rollout(plan(other_host, same_host)).units}
     assert not units["chat/0"].olds[0].stop_first and not units["chat/0"].olds[0].rename
     assert not units["chat/1"].olds[0].stop_first and units["chat/1"].olds[0].rename
 
 
 def test_the_same_port_on_the_same_host_means_stop_first_even_on_other_devices() -> None:
-    moved = change("replace", "chat", 0, "a", ["3"], 40000, moved=True, observed=observed("a", "gpuctl-chat-0", ["1"], 40000))
+    moved = change(
+        "replace",
+        "chat",
+        0,
+        "a",
+        ["3"],
+        40000,
+        moved=True,
+        observed=observed("a", "gpuctl-chat-0", ["1"], 40000),
+    )
     assert rollout(plan(moved)).units[0].olds[0].stop_first
 
 
@@ -111,7 +162,16 @@ def test_a_displaced_deletion_is_cleared_by_the_unit_that_needs_its_place() -> N
 
 
 def test_a_unit_needing_the_devices_of_a_moving_replica_waits_for_it() -> None:
-    leaving = change("replace", "big", 0, "b", ["0", "1"], 40000, moved=True, observed=observed("a", "gpuctl-big-0", ["0", "1"], 40000))
+    leaving = change(
+        "replace",
+        "big",
+        0,
+        "b",
+        ["0", "1"],
+        40000,
+        moved=True,
+        observed=observed("a", "gpuctl-big-0", ["0", "1"], 40000),
+    )
     arriving = change("create", "small", 0, "a", ["0"], 40001, displaces=["a/gpuctl-big-0"])
     steps = rollout(plan(arriving, leaving))
     assert [u.name for u in steps.units] == ["big/0", "small/0"]
@@ -119,8 +179,28 @@ def test_a_unit_needing_the_devices_of_a_moving_replica_waits_for_it() -> None:
 
 
 def test_units_waiting_in_a_circle_are_blocked() -> None:
-    one = change("replace", "x", 0, "b", ["0"], 40000, moved=True, observed=observed("a", "gpuctl-x-0", ["0"], 40000), displaces=["b/gpuctl-y-0"])
-    two = change("replace", "y", 0, "a", ["0"], 40000, moved=True, observed=observed("b", "gpuctl-y-0", ["0"], 40000), displaces=["a/gpuctl-x-0"])
+    one = change(
+        "replace",
+        "x",
+        0,
+        "b",
+        ["0"],
+        40000,
+        moved=True,
+        observed=observed("a", "gpuctl-x-0", ["0"], 40000),
+        displaces=["b/gpuctl-y-0"],
+    )
+    two = change(
+        "replace",
+        "y",
+        0,
+        "a",
+        ["0"],
+        40000,
+        moved=True,
+        observed=observed("b", "gpuctl-y-0", ["0"], 40000),
+        displaces=["a/gpuctl-x-0"],
+    )
     steps = rollout(plan(one, two))
     assert steps.units == ()
     assert set(steps.blocked) == {("lab", "x", 0), ("lab", "y", 0)}
