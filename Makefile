@@ -34,10 +34,10 @@ sandbox-packages:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	        $(SANDBOX_PACKAGES) >/dev/null; fi
 
-# `sudo make demo`: a 3-host sandbox (H100, Ascend 910B, CPU) and the example specs validated against it.
+# `sudo make demo`: a 3-host sandbox (H100, Ascend 910B, CPU); the example specs validated, planned and
+# applied to it, what runs, a request to a deployed endpoint, then destroyed (scripts/demo.sh).
 demo: sandbox-packages install
-	$(BIN)/gpuctl sandbox up
-	$(BIN)/gpuctl validate
+	GPUCTL=$(BIN)/gpuctl scripts/demo.sh
 
 demo-down: install
 	$(BIN)/gpuctl sandbox down
