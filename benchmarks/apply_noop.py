@@ -29,7 +29,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.5
-PROFILES = ["nvidia-8xh100", "nvidia-2xrtx4090", "ascend-8x910b", "cpu", "nvidia-4xa100-40g", "nvidia-h100-mig"]
+PROFILES = [
+    "nvidia-8xh100",
+    "nvidia-2xrtx4090",
+    "ascend-8x910b",
+    "cpu",
+    "nvidia-4xa100-40g",
+    "nvidia-h100-mig",
+]
 
 
 def spec(index: int, host: str, profile: str) -> str:

@@ -17,42 +17,25 @@ it; every other host goes on.
 
 from __future__ import annotations
 
+import contextlib
 import secrets as token_source
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
-from gpuctl.apply import docker, lock, operations, readiness
-from gpuctl.apply.facts import ContainerReadiness
+from gpuctl.apply import docker, lock, operations
 from gpuctl.apply.progress import Reporter
+from gpuctl.apply.replica import Fleet, ReplicaRollout, UnitFailed, where
 from gpuctl.apply.results import ApplyResult, ChangeResult, HostResult, StepTime
-from gpuctl.apply.rollout import Old, Rollout, Unit, UnitKey
+from gpuctl.apply.rollout import Rollout, Unit, UnitKey
 from gpuctl.apply.session import Session
-from gpuctl.backends.types import ContainerSpec
 from gpuctl.errors import Diagnostic, GpuctlError
+from gpuctl.facts import HostFacts
 from gpuctl.plan.model import Change, Plan
-
-LOG_LINES = 20
-
-
-class UnitFailed(Exception):
-    """A step of a unit failed: roll back. `container` names the new container to show logs of."""
-
-    def __init__(self, reason: str, host: str | None = None, container: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.host = host
-        self.container = container
-
-
-@dataclass
-class Outcome:
-    ok: bool
-    results: list[ChangeResult] = field(default_factory=list)
 
 
 class Executor:
+    """One apply's run over its hosts (see the module docstring)."""
+
     def __init__(
         self,
         plan: Plan,
@@ -71,17 +54,14 @@ class Executor:
         self.environ = environ
         self.lock_timeout = lock_timeout
         self.owner = lock.this_process(command)
-        self.addresses = {name: t.address for name, t in session.targets.items()}
+        self.fleet = Fleet(session, reporter)
+        self.timings = self.fleet.timings
+        self.results = self.fleet.results
         self.down: dict[str, str] = {}
         """Hosts that cannot be changed, with the reason."""
         self.preparation: operations.Preparation | None = None
-        self.clearing: dict[str, Any] = {}
-        """`host/name` of a displaced container → AsyncResult of its removal by the first unit
-        that needed its place (None: removed; else why not)."""
         self.locked: list[str] = []
-        self.timings: list[StepTime] = []
-        self.results: list[ChangeResult] = []
-        self.outcomes: dict[UnitKey, Outcome] = {}
+        self.succeeded: dict[UnitKey, bool] = {}
 
     # ------------------------------------------------------------------ the whole apply
 
@@ -212,7 +192,7 @@ class Executor:
         nonce = token_source.token_hex(8)
         script = probe_script().decode()
 
-        def probe(host: str) -> object:
+        def probe(host: str) -> HostFacts | None:
             target = self.session.targets[host]
             begin = time.monotonic()
             out = self.session.run(
@@ -239,7 +219,7 @@ class Executor:
         for host, job in jobs.items():
             if job.value is None:
                 self.down[host] = f"{host} stopped answering while gpuctl checked it"
-        now = plan_facts.digest(fresh)  # type: ignore[arg-type]
+        now = plan_facts.digest(fresh)
         saved = [f for f in self.plan.facts if f.host in {d.host for d in now}]
         changes = plan_facts.what_changed(saved, now)
         if changes:
@@ -281,10 +261,8 @@ class Executor:
                 preparation=preparation,
                 host=self.session.host(host),
             )
-        try:
+        with contextlib.suppress(PyinfraError):  # raised when every host failed: recorded below
             run_ops(self.session.state)
-        except PyinfraError:  # every host failed: the failures are recorded below
-            pass
         for host in hosts:
             if self.session.host(host) in self.session.state.failed_hosts and host not in self.down:
                 self.down[host] = "preparing the host failed (the connection broke)"
@@ -302,11 +280,11 @@ class Executor:
             try:
                 for key in unit.after:
                     done[key].wait()
-                failed = [units[k].name for k in unit.after if not self.outcomes[k].ok]
+                failed = [units[k].name for k in unit.after if not self.succeeded[k]]
                 if failed:
                     self._skip(unit, f"it needs {', '.join(failed)} to succeed first, which failed")
                 else:
-                    self.outcomes[unit.key] = self._unit(unit)
+                    self.succeeded[unit.key] = self._unit(unit)
             except Exception as error:  # a bug must not leave other units waiting forever
                 self._skip(unit, f"gpuctl failed: {type(error).__name__}: {error}")
             finally:
@@ -325,32 +303,31 @@ class Executor:
             if c.action != "no-op" and (c.cluster, c.deployment, c.replica) == key
         ]
 
-    def _skip(self, unit: Unit, why: str) -> None:
-        self.outcomes[unit.key] = Outcome(False)
+    def _skip(self, unit: Unit, why: str) -> bool:
+        self.succeeded[unit.key] = False
         for change in unit.changes:
             self.results.append(ChangeResult.of(change, "skipped", why))
         self.reporter.line(f"- {unit.name}: skipped: {why}")
+        return False
 
-    def _unit(self, unit: Unit) -> Outcome:
+    def _unit(self, unit: Unit) -> bool:
+        """Carry out one replica's changes; whether they succeeded."""
         blocked = [h for h in unit.hosts if h in self.down]
         if blocked:
-            self._skip(unit, f"host {blocked[0]}: {self.down[blocked[0]]}")
-            return Outcome(False)
+            return self._skip(unit, f"host {blocked[0]}: {self.down[blocked[0]]}")
         missing = [
             f"host {c.host}: {why}"
             for c in unit.starts
             if c.container is not None and self.preparation and (why := self.preparation.failure(c.container))
         ]
         if missing:
-            self._skip(unit, missing[0])
-            return Outcome(False)
+            return self._skip(unit, missing[0])
         try:
             env_files = {c.name + "@" + c.host: self._secrets(c) for c in unit.starts}
         except GpuctlError as error:
-            self._skip(unit, "; ".join(d.message for d in error.diagnostics))
-            return Outcome(False)
+            return self._skip(unit, "; ".join(d.message for d in error.diagnostics))
         begin = time.monotonic()
-        run = _UnitRun(self, unit, env_files)
+        run = ReplicaRollout(self.fleet, unit, env_files)
         try:
             run.execute()
         except UnitFailed as failure:
@@ -363,11 +340,11 @@ class Executor:
             self.reporter.line(f"✗ {unit.name}: {reason}")
             for line in log_tail:
                 self.reporter.line(f"    {line}")
-            return Outcome(False)
+            return False
         seconds = round(time.monotonic() - begin, 3)
         for change in unit.changes:
             self.results.append(ChangeResult.of(change, "done", seconds=seconds))
-        return Outcome(True)
+        return True
 
     def _secrets(self, change: Change) -> str:
         spec = change.container
@@ -379,7 +356,7 @@ class Executor:
     def _delete(self) -> None:
         import gevent
 
-        failed = {key[1] for key, outcome in self.outcomes.items() if not outcome.ok}
+        failed = {key[1] for key, ok in self.succeeded.items() if not ok}
         failed |= {key[1] for key in self.rollout.blocked}
 
         def delete(change: Change) -> None:
@@ -395,291 +372,19 @@ class Executor:
                 )
                 return
             begin = time.monotonic()
-            out = operations.timed(
-                self.timings,
-                "remove",
-                change.host,
-                observed.name,
-                lambda: self.session.run(change.host, docker.remove_command(observed.id)),
-            )
+            out = self.fleet.run("remove", change.host, observed.name, docker.remove_command(observed.id))
             if out.ok:
                 operations.forget_files(self.session, change.host, observed.name, backup_only=False)
                 self.results.append(
                     ChangeResult.of(change, "done", seconds=round(time.monotonic() - begin, 3))
                 )
-                self.reporter.line(
-                    f"✓ {change.host}: removed {observed.name} ({change.reasons[0] if change.reasons else 'deleted'})"
-                )
+                why = change.reasons[0] if change.reasons else "deleted"
+                self.reporter.line(f"✓ {change.host}: removed {observed.name} ({why})")
             else:
                 self.results.append(ChangeResult.of(change, "failed", f"docker rm failed: {out.why()}"))
                 self.reporter.line(f"✗ {change.host}: removing {observed.name} failed: {out.why()}")
 
         left = {
-            _where(c): c for unit in self.rollout.units for c in unit.clears if _where(c) not in self.clearing
+            where(c): c for u in self.rollout.units for c in u.clears if where(c) not in self.fleet.clearing
         }
         gevent.joinall([gevent.spawn(delete, change) for change in [*self.rollout.deletions, *left.values()]])
-
-    # ------------------------------------------------------------------ readiness
-
-    def wait_ready(
-        self, spec: ContainerSpec, container: str, watch: list[tuple[str, str]], label: str
-    ) -> None:
-        """Poll `container` (serving `spec`'s readiness) until it answers 200. Raise UnitFailed
-        when it, or a container in `watch` ((host, name): the replica's workers), stops, when its
-        host stops answering, or at the readiness timeout."""
-        import gevent
-
-        timeout = spec.readiness.timeout
-        begin = time.monotonic()
-        key = f"ready {spec.host} {container}"
-        where = f"{container} on {spec.host}"
-        self.reporter.begin(key, f"{label}: waiting for {where}", total=timeout)
-        last = "not answering yet"
-        try:
-            while True:
-                elapsed = time.monotonic() - begin
-                poll = self._poll(spec.host, container, spec.readiness.port, spec.readiness.path)
-                if poll.ready:
-                    self.reporter.end(key, True, f"{label}: {where} serves ({elapsed:.1f} s)")
-                    return
-                last = poll.describe()
-                for host, name in watch:
-                    self._poll(host, name, None, None)
-                if elapsed >= timeout:
-                    raise UnitFailed(
-                        f"{where} did not become ready within {timeout} s ({last})", spec.host, container
-                    )
-                self.reporter.update(key, f"{label}: waiting for {where}: {last}", completed=elapsed)
-                gevent.sleep(readiness.interval(elapsed))
-        except UnitFailed:
-            self.reporter.end(key, False, f"{label}: {where} is not ready")
-            raise
-        finally:
-            seconds = round(time.monotonic() - begin, 3)
-            self.timings.append(StepTime(phase="readiness", host=spec.host, what=container, seconds=seconds))
-
-    def _poll(self, host: str, container: str, port: int | None, path: str | None) -> readiness.Poll:
-        """One readiness poll (port None: the container's state only); UnitFailed when the
-        container stopped or the host no longer answers."""
-        address = self.addresses.get(host, "127.0.0.1")
-        poll, error = self.session.fact(
-            host,
-            ContainerReadiness,
-            timeout=self.session.poll_timeout(host),
-            container=container,
-            address=address,
-            port=port or 0,
-            path=path or "/",
-        )
-        if error:
-            raise UnitFailed(f"{host} stopped answering while {container} started ({error})", host)
-        if poll is None:
-            raise UnitFailed(f"cannot read the state of {container} on {host}", host, container)
-        failure = poll.failure()
-        if failure and not (port is None and poll.http == "no-http-client"):
-            raise UnitFailed(f"{container} on {host}: {failure}", host, container)
-        return poll
-
-
-class _UnitRun:
-    """The steps of one unit, and what to undo if a later step fails."""
-
-    def __init__(self, executor: Executor, unit: Unit, env_files: dict[str, str]) -> None:
-        self.x = executor
-        self.unit = unit
-        self.env_files = env_files
-        self.stopped: list[Old] = []
-        self.renamed: list[Old] = []
-        self.started: list[ContainerSpec] = []
-        self.backed_up: list[ContainerSpec] = []
-
-    @property
-    def session(self) -> Session:
-        return self.x.session
-
-    def _step(
-        self, phase: str, host: str, what: str, command: str, failure: str, timeout: float | None = None
-    ) -> None:
-        limit = timeout if timeout is not None else self.session.targets[host].command_timeout
-        out = operations.timed(
-            self.x.timings, phase, host, what, lambda: self.session.run(host, command, timeout=limit)
-        )
-        if not out.ok:
-            raise UnitFailed(f"{failure}: {out.why()}", host)
-
-    def _clear(self, change: Change) -> None:
-        """Remove a displaced container the plan deletes; once, when several units need it gone."""
-        from gevent.event import AsyncResult
-
-        x, old = self.x, change.observed
-        assert old is not None
-        where = _where(change)
-        claim = x.clearing.get(where)
-        if claim is None:
-            claim = x.clearing[where] = AsyncResult()
-            out = operations.timed(
-                x.timings,
-                "remove",
-                old.host,
-                old.name,
-                lambda: self.session.run(old.host, docker.remove_command(old.id)),
-            )
-            if out.ok:
-                operations.forget_files(self.session, old.host, old.name, backup_only=False)
-                x.results.append(
-                    ChangeResult.of(change, "done", f"removed first: {self.unit.name} needed its place")
-                )
-                x.reporter.line(
-                    f"✓ {old.host}: removed {old.name} first: {self.unit.name} needs its devices or port"
-                )
-            claim.set(
-                None
-                if out.ok
-                else f"removing {old.name} on {old.host}, whose place is needed, failed: {out.why()}"
-            )
-        failure = claim.get()
-        if failure:
-            raise UnitFailed(failure, old.host)
-
-    def execute(self) -> None:
-        unit, x = self.unit, self.x
-        for change in unit.clears:
-            self._clear(change)
-        for old in unit.olds:
-            o = old.observed
-            if old.stop_first and o.state == "running":
-                x.reporter.line(
-                    f"{unit.name}: stopping {o.name} on {o.host} (its devices or port are needed; kept until the new one serves)"
-                )
-                stop_limit = self.session.targets[o.host].command_timeout + docker.STOP_SECONDS
-                self._step(
-                    "stop",
-                    o.host,
-                    o.name,
-                    docker.stop_command(o.id),
-                    f"stopping {o.name} on {o.host} failed",
-                    stop_limit,
-                )
-                self.stopped.append(old)
-            elif old.stop_first:
-                self.stopped.append(old)
-            if old.rename:
-                self._step(
-                    "rename",
-                    o.host,
-                    o.name,
-                    docker.rename_command(o.id, docker.replaced_name(o.name, o.id)),
-                    f"renaming {o.name} on {o.host} failed",
-                )
-                self.renamed.append(old)
-        for change in unit.starts:
-            spec = change.container
-            assert spec is not None
-            backup = any(o.observed.host == spec.host and o.observed.name == spec.name for o in unit.olds)
-            if backup and spec.files:
-                self.backed_up.append(spec)
-            self.started.append(spec)  # a failed `docker run` may still leave a created container
-            x.reporter.line(
-                f"{unit.name}: starting {spec.name} on {spec.host} ({change.action}: {'; '.join(change.reasons) or 'new'})"
-            )
-            out = operations.timed(
-                x.timings,
-                "start",
-                spec.host,
-                spec.name,
-                lambda spec=spec, backup=backup: operations.start(
-                    self.session, spec, self.env_files[f"{spec.name}@{spec.host}"], backup
-                ),
-            )
-            if not out.ok:
-                raise UnitFailed(f"starting {spec.name} on {spec.host} failed: {out.why()}", spec.host)
-        serving = unit.serving.container
-        assert serving is not None
-        watch = [(s.host, s.name) for s in self.started if s is not serving]
-        x.wait_ready(serving, serving.name, watch, unit.name)
-        for old in unit.olds:
-            o = old.observed
-            self._step(
-                "remove",
-                o.host,
-                o.name,
-                docker.remove_command(o.id),
-                f"removing the old container {o.name} on {o.host} failed",
-            )
-            reused = any(s.host == o.host and s.name == o.name for s in self.started)
-            operations.forget_files(self.session, o.host, o.name, backup_only=reused)
-            x.reporter.line(f"✓ {o.host}: removed the old {o.name}")
-        for spec in self.started:
-            x.reporter.line(f"✓ {unit.name}: {spec.name} on {spec.host} is up")
-
-    def roll_back(self, failure: UnitFailed) -> tuple[str, list[str]]:
-        """Undo what this unit did; the reason for the report and the failed container's logs."""
-        x = self.x
-        log_tail: list[str] = []
-        if failure.container and failure.host:
-            log_tail = [
-                x.reporter.scrub(line)
-                for line in operations.logs(self.session, failure.host, failure.container, LOG_LINES)
-            ]
-        problems: list[str] = []
-        for spec in reversed(self.started):
-            out = self.session.run(spec.host, docker.remove_command(spec.name))
-            if not out.ok:
-                problems.append(f"removing the new {spec.name} on {spec.host} failed: {out.why()}")
-        for spec in self.backed_up:
-            out = operations.restore_files(self.session, spec.host, spec.name)
-            if not out.ok:
-                problems.append(f"restoring the files of {spec.name} on {spec.host} failed: {out.why()}")
-        for old in self.renamed:
-            o = old.observed
-            out = self.session.run(o.host, docker.rename_command(o.id, o.name))
-            if not out.ok:
-                problems.append(f"renaming {o.name} back on {o.host} failed: {out.why()}")
-        restarted: list[Old] = []
-        for old in self.stopped:
-            o = old.observed
-            if o.state != "running":
-                continue
-            out = self.session.run(o.host, docker.start_command(o.id))
-            if out.ok:
-                restarted.append(old)
-            else:
-                problems.append(f"starting the old {o.name} on {o.host} again failed: {out.why()}")
-        reason = failure.reason
-        if not self.unit.olds:
-            reason += "; the new containers were removed"
-        elif problems:
-            reason += "; rolling back failed: " + "; ".join(problems)
-        else:
-            reason += self._old_serves(restarted)
-        return reason, log_tail
-
-    def _old_serves(self, restarted: list[Old]) -> str:
-        """Wait for the restarted old serving container; the sentence for the report."""
-        serving = self.unit.serving.container
-        assert serving is not None
-        if not self.stopped:
-            return "; the old containers kept serving"
-        olds = [
-            o for o in restarted if o.observed.port is not None and o.change.role == self.unit.serving.role
-        ]
-        if not olds:
-            return "; rolled back: the old containers were started again"
-        old = olds[0].observed
-        spec = serving.model_copy(
-            update={
-                "host": old.host,
-                "port": old.port,
-                "readiness": serving.readiness.model_copy(update={"port": old.port}),
-            }
-        )
-        try:
-            self.x.wait_ready(spec, old.name, [], f"{self.unit.name} (rollback)")
-        except UnitFailed as failure:
-            return f"; rolled back, but the old container is not serving again: {failure.reason}"
-        return f"; rolled back: the old {old.name} serves again"
-
-
-def _where(change: Change) -> str:
-    observed = change.observed
-    return f"{observed.host}/{observed.name}" if observed else ""

@@ -40,7 +40,8 @@ class Download:
     def url(self, path: str) -> str:
         fetch = self.fetch
         if fetch.source == "huggingface":
-            return f"{self.endpoint}/{fetch.repo}/resolve/{quote(fetch.revision or 'main', safe='')}/{quote(path)}"
+            revision = quote(fetch.revision or "main", safe="")
+            return f"{self.endpoint}/{fetch.repo}/resolve/{revision}/{quote(path)}"
         query = urlencode({"Revision": fetch.revision or "master", "FilePath": path})
         return f"{self.endpoint}/api/v1/models/{fetch.repo}/repo?{query}"
 

@@ -13,7 +13,7 @@ import base64
 import posixpath
 import shlex
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pyinfra.api import FunctionCommand, operation
@@ -151,9 +151,10 @@ def write_files(session: Session, host: str, name: str, files: list[HostFile], b
     return Output(True)
 
 
-def restore_files(session: Session, host: str, name: str) -> Output:
+def restore_files_command(name: str) -> str:
+    """Put back the state directory copied before the container's replacement wrote its files."""
     d, keep = shlex.quote(state_dir(name)), shlex.quote(state_dir(name) + ".rollback")
-    return session.run(host, f"if [ -d {keep} ]; then rm -rf {d} && mv {keep} {d}; fi")
+    return f"if [ -d {keep} ]; then rm -rf {d} && mv {keep} {d}; fi"
 
 
 def forget_files(session: Session, host: str, name: str, *, backup_only: bool) -> Output:
@@ -166,10 +167,3 @@ def logs(session: Session, host: str, container: str, lines: int = 20) -> list[s
     out = session.run(host, docker.logs_command(container, lines))
     text = out.stdout if out.ok else out.why()
     return [line for line in text.splitlines() if line.strip()][-lines:]
-
-
-def timed(timings: list[StepTime], phase: str, host: str, what: str, step: Callable[[], Output]) -> Output:
-    begin = time.monotonic()
-    out = step()
-    timings.append(StepTime(phase=phase, host=host, what=what, seconds=round(time.monotonic() - begin, 3)))
-    return out

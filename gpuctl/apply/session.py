@@ -13,6 +13,7 @@ terminal.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -134,7 +135,7 @@ class Session:
         command: str,
         *,
         stdin: str | None = None,
-        timeout: float | None | Default = DEFAULT,
+        timeout: float | Default | None = DEFAULT,
     ) -> Output:
         """Run a shell command on a host (at most MAX_CHANNELS at once per host).
 
@@ -192,10 +193,8 @@ class Session:
 
     def close(self) -> None:
         for name in self.connected:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort
                 self.host(name).disconnect()
-            except Exception:  # closing is best effort
-                pass
 
 
 def _host_data(target: Target) -> dict[str, Any]:

@@ -35,7 +35,9 @@ TargetOption = Annotated[
         show_default=False,
     ),
 ]
-LockOption = Annotated[Path, typer.Option("--lock", metavar="FILE", help="Lock file with the deployments' models.")]
+LockOption = Annotated[
+    Path, typer.Option("--lock", metavar="FILE", help="Lock file with the deployments' models.")
+]
 AutoApproveOption = Annotated[
     bool, typer.Option("--auto-approve", help="Do not ask for confirmation (CI, after reviewing the plan).")
 ]
@@ -47,7 +49,9 @@ LockTimeoutOption = Annotated[
         help="How long to wait for a host locked by another apply: 0, 30s, 5m, 1h.",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON (progress stays on stderr).")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the result as JSON (progress stays on stderr).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -89,7 +93,9 @@ def apply(
     saved = flow.plan_file(paths or [])
     if saved is not None:
         if target:
-            raise GpuctlError(Diagnostic("--target cannot narrow a saved plan", hint="plan again with --target"))
+            raise GpuctlError(
+                Diagnostic("--target cannot narrow a saved plan", hint="plan again with --target")
+            )
         planned = flow.read_plan(saved, inventory)
     else:
         planned = flow.make_plan(inventory, paths or [Path("specs")], target or [], lock)
@@ -130,7 +136,9 @@ def _carry_out(planned, command: str, auto_approve: bool, timeout: float, json_o
         out.write(f"Warning: {warning}\n")
     if not plan.has_changes:
         if json_output:
-            sys.stdout.write(ApplyResult(ok=not plan.errors, diagnostics=plan.diagnostics).model_dump_json(indent=2) + "\n")
+            sys.stdout.write(
+                ApplyResult(ok=not plan.errors, diagnostics=plan.diagnostics).model_dump_json(indent=2) + "\n"
+            )
         else:
             out.write("\nNo changes: the hosts match the specs.\n")
         raise typer.Exit(1 if plan.errors else 0)
@@ -183,7 +191,9 @@ def status(
 def logs(
     deployment: Annotated[str, typer.Argument(help="The deployment's name.")],
     replica: Annotated[int, typer.Option("--replica", help="Which replica.")] = 0,
-    role: Annotated[str | None, typer.Option("--role", help="leader, worker-1, ... of a distributed replica.")] = None,
+    role: Annotated[
+        str | None, typer.Option("--role", help="leader, worker-1, ... of a distributed replica.")
+    ] = None,
     inventory: InventoryOption = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
     tail: Annotated[int, typer.Option("--tail", help="Lines from the end to start with.")] = 100,

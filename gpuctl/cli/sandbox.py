@@ -78,9 +78,8 @@ def register(app: typer.Typer) -> None:
             print(f"sandbox {name!r} is not up" + (f"; up: {', '.join(running)}" if running else ""))
         else:
             registry = "running" if result.registry_running else "stopped"
-            print(
-                f"sandbox {name!r}: registry {result.registry} ({registry}), model hub {result.hub or 'stopped'}"
-            )
+            hub = result.hub or "stopped"
+            print(f"sandbox {name!r}: registry {result.registry} ({registry}), model hub {hub}")
             print(f"Cluster file: {_relative(result.inventory)}")
             _print_hosts(result)
 

@@ -82,7 +82,7 @@ class Fleet:
         ssh = document["spec"]["ssh"]
         for key in ("identityFile", "knownHostsFile"):
             ssh[key] = str((base / ssh[key]).resolve())
-        ssh |= {"connectTimeout": 30, "commandTimeout": 600}  # the test machine is shared and slow
+        ssh |= {"connectTimeout": 15, "commandTimeout": 600}  # the test machine is shared and slow
         names = {self.host(p) for p in profiles} if profiles else None
         document["spec"]["hosts"] = [
             h for h in document["spec"]["hosts"] if names is None or h["name"] in names

@@ -191,7 +191,7 @@ def test_two_applies_at_once(fleet, tmp_path) -> None:
         fleet.write("other", "gguf", "cpu", "backend: llama-box\n", offload=True)
         refused = fleet.apply()
         waiting = fleet.apply("--lock-timeout", "2m")
-        out, err = first.communicate(timeout=120)
+        _, err = first.communicate(timeout=120)
     finally:
         first.kill()
     assert first.returncode == 0, err

@@ -43,6 +43,8 @@ def case(
     )
 
 
+TOKEN = "backend: sglang\nsecrets: {HF_TOKEN: {fromEnv: SANDBOX_HF_TOKEN}}\n"
+"""FLUX.1-dev is gated: its spec references a token (any value does in the sandbox)."""
 CASES = {
     "vllm-h100": case("chat", "vllm", "nvidia-8xh100", "--max-model-len", "8192", "4096"),
     "vllm-a100": case("chat", "vllm", "nvidia-4xa100-40g", "--max-model-len", "8192", "4096"),
@@ -55,8 +57,8 @@ CASES = {
         "image",
         "sglang",
         "nvidia-8xh100",
-        "backend: sglang\nsecrets: {HF_TOKEN: {fromEnv: SANDBOX_HF_TOKEN}}\n",
-        "backend: sglang\nsecrets: {HF_TOKEN: {fromEnv: SANDBOX_HF_TOKEN}}\nenv: {GPUCTL_STUB_READY_AFTER: '1'}\n",
+        TOKEN,
+        TOKEN + "env: {GPUCTL_STUB_READY_AFTER: '1'}\n",
         "GPUCTL_STUB_READY_AFTER=1",
         env=(("SANDBOX_HF_TOKEN", "hf_" + "s" * 34),),
     ),
