@@ -18,7 +18,7 @@ from pathlib import Path
 
 from gpuctl.apply.results import ApplyResult
 from gpuctl.errors import Diagnostic, GpuctlError
-from gpuctl.plan.model import Change, Plan
+from gpuctl.plan.model import Plan
 from gpuctl.spec.models import Cluster
 
 DESTROY_REASON = "destroy"
@@ -138,7 +138,7 @@ def confirm(question: str, auto_approve: bool, ask: Callable[[str], str] | None 
     return answer.strip() == "yes"
 
 
-def execute(planned: Planned, *, lock_timeout: float, quiet: bool, command: str) -> ApplyResult:
+def execute(planned: Planned, *, lock_timeout: float, command: str) -> ApplyResult:
     """Carry out the plan's changes on the hosts (gevent must already be patched)."""
     from gpuctl.apply import docker
     from gpuctl.apply.execute import Executor
@@ -152,7 +152,7 @@ def execute(planned: Planned, *, lock_timeout: float, quiet: bool, command: str)
     hosts = set(steps.hosts())
     targets = [t for cluster in planned.clusters for t in targets_for(cluster) if t.host in hosts]
     secrets = [value for spec in steps.specs() for value in docker.secret_values(spec, environ)]
-    reporter = reporter_for(sys.stderr, secrets, quiet=quiet)
+    reporter = reporter_for(sys.stderr, secrets)
     try:
         executor = Executor(
             planned.plan,
@@ -166,7 +166,3 @@ def execute(planned: Planned, *, lock_timeout: float, quiet: bool, command: str)
         return executor.run()
     finally:
         reporter.close()
-
-
-def actionable(changes: list[Change]) -> bool:
-    return any(c.action != "no-op" for c in changes)

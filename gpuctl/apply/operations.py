@@ -134,7 +134,7 @@ def write_files(session: Session, host: str, name: str, files: list[HostFile], b
     """Each file is written next to its final path and renamed over it, so a reader never sees
     half a file. With `backup`, the container's state directory is copied first (its old
     container may need its old files back)."""
-    commands = []
+    commands: list[tuple[str, str | None]] = []
     if backup:
         d = shlex.quote(state_dir(name))
         keep = shlex.quote(state_dir(name) + ".rollback")

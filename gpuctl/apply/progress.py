@@ -105,21 +105,8 @@ class PlainReporter(Reporter):
             self.line(f"… {text}")
 
 
-def reporter_for(stream: IO[str], secrets: Iterable[str], quiet: bool = False) -> Reporter:
+def reporter_for(stream: IO[str], secrets: Iterable[str]) -> Reporter:
     """Rich bars on a terminal, plain lines elsewhere (CI logs, pipes)."""
-    if quiet:
-        return Reporter(_Null(), secrets)
     if stream.isatty():
         return RichReporter(stream, secrets)
     return PlainReporter(stream, secrets)
-
-
-class _Null:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False

@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gpuctl.errors import Diagnostic, GpuctlError
+
+if TYPE_CHECKING:
+    from gpuctl.apply.flow import Planned
 
 InventoryOption = Annotated[
     list[Path] | None,
@@ -79,10 +82,13 @@ def apply(
     lock_timeout: LockTimeoutOption = "0s",
     json_output: JsonOption = False,
 ) -> None:
-    """Converge the hosts with the specs: plan, show the plan, ask, then pull, start, wait until
-    ready, and remove what the specs no longer want. Exit status 0 when every change was made.
+    """Converge the hosts with the specs: plan, ask, pull, start, wait until ready, remove.
 
-    With a PLANFILE the saved plan is carried out, unless the hosts changed since it was made.
+    Shows the plan and asks for `yes` (or --auto-approve), then locks the hosts, pulls images,
+    starts new containers beside or in place of the old ones, waits for their readiness endpoint,
+    rolls back what does not become ready, and removes what the specs no longer want. With a
+    PLANFILE the saved plan is carried out, unless the hosts changed since it was made. Exit status
+    0 when every change was made, 1 otherwise.
     """
     from gpuctl.apply import flow
     from gpuctl.apply.session import patch_gevent
@@ -110,9 +116,11 @@ def destroy(
     lock_timeout: LockTimeoutOption = "0s",
     json_output: JsonOption = False,
 ) -> None:
-    """Remove every container gpuctl runs on the clusters' hosts (or only --target deployments),
-    with the same plan, confirmation and locks as apply. Containers without gpuctl's labels are
-    never touched."""
+    """Remove gpuctl's containers from the clusters' hosts (all, or --target deployments).
+
+    Same plan, confirmation and locks as apply. Containers without gpuctl's labels are never
+    touched.
+    """
     from gpuctl.apply import flow
     from gpuctl.apply.session import patch_gevent
 
@@ -122,7 +130,8 @@ def destroy(
     _carry_out(planned, "gpuctl destroy", auto_approve, timeout, json_output)
 
 
-def _carry_out(planned, command: str, auto_approve: bool, timeout: float, json_output: bool) -> None:  # type: ignore[no-untyped-def]
+def _carry_out(planned: Planned, command: str, auto_approve: bool, timeout: float, json_output: bool) -> None:
+    """Show the plan, ask, carry it out, report; exit 0 when every change was made."""
     import os
 
     from gpuctl.apply import flow, report
@@ -148,7 +157,7 @@ def _carry_out(planned, command: str, auto_approve: bool, timeout: float, json_o
     if not flow.confirm(question, auto_approve):
         sys.stderr.write("Apply cancelled: nothing was changed.\n")
         raise typer.Exit(1)
-    result = flow.execute(planned, lock_timeout=timeout, quiet=False, command=command)
+    result = flow.execute(planned, lock_timeout=timeout, command=command)
     if json_output:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
@@ -161,8 +170,11 @@ def force_unlock(
     inventory: InventoryOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Remove a host's apply lock left by an apply that was killed. Check first that no apply is
-    running on it: two applies at once can stop each other's containers."""
+    """Remove a host's apply lock left behind by an apply that was killed.
+
+    Shows who holds the lock and asks first. Check that no apply is running on the host: two
+    applies at once can stop each other's containers.
+    """
     from gpuctl.apply import admin, flow
 
     clusters = flow.load_clusters(inventory or [Path("inventory")])
@@ -173,8 +185,11 @@ def status(
     inventory: InventoryOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
-    """What gpuctl runs on the clusters' hosts: deployments, replicas, host and devices, container
-    state, readiness, and each replica's endpoint. Exit status 1 if a host could not be asked."""
+    """Show what runs: deployments, replicas, hosts, devices, state, readiness, endpoints.
+
+    Asks every host of the clusters over SSH (no state file). Exit status 1 if a host could not be
+    asked.
+    """
     from gpuctl.apply import admin, flow
 
     clusters = flow.load_clusters(inventory or [Path("inventory")])
