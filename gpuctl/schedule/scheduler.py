@@ -264,18 +264,13 @@ class _Scheduler:
             else:
                 self._failed(req, error)
             return
-        if isinstance(found, str):
-            current = req.current.get(replica)
-            if current:
-                self.kept[key] = f"left as it is: {found}"
-                found += "; the running replica is left as it is"
+        if isinstance(found, reasons.Unplaced):
+            message = found.message
+            if req.current.get(replica):
+                self.kept[key] = f"left as it is: {message}"
+                message += "; the running replica is left as it is"
             self.diagnostics.append(
-                Diagnostic(
-                    found,
-                    location=req.location,
-                    code="unschedulable",
-                    hint="free devices, lower the memory it needs (e.g. --max-model-len), or widen placement",
-                )
+                Diagnostic(message, location=req.location, code="unschedulable", hint=found.hint)
             )
             return
         previous = {o.host: o.port for o in req.current.get(replica, [])}
@@ -283,7 +278,9 @@ class _Scheduler:
             self._release_observed(obs)
         self._commit(req, replica, found, previous)
 
-    def _search(self, req: Request, replica: int, mask: bytearray, shapes: list[ShapeIndex]) -> Choice | str:
+    def _search(
+        self, req: Request, replica: int, mask: bytearray, shapes: list[ShapeIndex]
+    ) -> Choice | reasons.Unplaced:
         demand = req.demand
         if demand.placement.devices:
             return self._pinned(req, replica, mask)
@@ -314,7 +311,7 @@ class _Scheduler:
 
     # ------------------------------------------------------------------ pinned devices
 
-    def _pinned(self, req: Request, replica: int, mask: bytearray) -> Choice | str:
+    def _pinned(self, req: Request, replica: int, mask: bytearray) -> Choice | reasons.Unplaced:
         demand = req.demand
         groups = _pin_groups(demand)
         slots = (
@@ -333,10 +330,12 @@ class _Scheduler:
             return found
         subject = _subject(req, replica)
         if not problems:
-            return f"{subject}: every pinned device set is taken by another replica ({len(slots)} for " + (
-                f"{demand.deployment.spec.replicas} replicas)"
+            replicas = demand.deployment.spec.replicas
+            return reasons.Unplaced(
+                f"{subject}: all {len(slots)} pinned device sets are taken by other replicas of {replicas}",
+                hint="pin a device set per replica, or lower replicas",
             )
-        return f"{subject}: " + "; ".join(problems)
+        return reasons.Unplaced(f"{subject}: " + "; ".join(problems))
 
     def _pinned_slot(
         self, req: Request, replica: int, slot: dict[str, list[str]], mask: bytearray
@@ -501,7 +500,7 @@ class _Scheduler:
                         return k * claim_of(est)
         return demand.model.weight_bytes or 0
 
-    def _unschedulable(self, req: Request, replica: int, shapes: list[ShapeIndex]) -> str:
+    def _unschedulable(self, req: Request, replica: int, shapes: list[ShapeIndex]) -> reasons.Unplaced:
         demand = req.demand
         only = set(demand.placement.hosts) or None
         filtered = self.classes.reasons(self._verdicts(req), only, req.cluster)
@@ -516,7 +515,7 @@ class _Scheduler:
         text = reasons.sentence(_subject(req, replica), self.cluster_hosts[req.cluster], per_host)
         if demand.placement.distributed:
             text += "; no group of hosts holds it together either"
-        return text
+        return reasons.Unplaced(text, reasons.hint_for(per_host))
 
     def _unprobed_candidates(self, req: Request) -> list[str]:
         """Hosts that could not be probed but might run this deployment."""
