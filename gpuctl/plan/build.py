@@ -241,7 +241,8 @@ class _Builder:
             if not containers:
                 create_reason[(cluster, name)] = "new deployment"
             else:
-                create_reason[(cluster, name)] = f"{len(replicas)} of {wanted} replicas exist"
+                exist = f"{len(replicas)} exist{'s' if len(replicas) == 1 else ''}"
+                create_reason[(cluster, name)] = f"scaled up to {wanted} replicas ({exist})"
             requests.append(Request(demand, inputs.locations.get(name, Location()), dict(replicas)))
         return requests, current, deletions, create_reason
 
