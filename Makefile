@@ -34,10 +34,11 @@ sandbox-packages:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	        $(SANDBOX_PACKAGES) >/dev/null; fi
 
-# `sudo make demo`: a 3-host sandbox (H100, Ascend 910B, CPU) and the example specs validated against it.
+# `sudo make demo`: a 3-host sandbox (H100, Ascend 910B, CPU), the example specs validated and planned on it.
 demo: sandbox-packages install
 	$(BIN)/gpuctl sandbox up
 	$(BIN)/gpuctl validate
+	$(BIN)/gpuctl plan -i inventory/sandbox.yaml specs/
 
 demo-down: install
 	$(BIN)/gpuctl sandbox down
