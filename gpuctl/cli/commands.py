@@ -6,8 +6,9 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from gpuctl.cli import estimate, sandbox, validate
+    from gpuctl.cli import estimate, inventory, sandbox, validate
 
     validate.register(app)
+    inventory.register(app)
     estimate.register(app)
     sandbox.register(app)
