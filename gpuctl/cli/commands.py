@@ -6,9 +6,10 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from gpuctl.cli import estimate, plan, sandbox, validate
+    from gpuctl.cli import estimate, inventory, plan, sandbox, validate
 
     validate.register(app)
+    inventory.register(app)
     estimate.register(app)
     sandbox.register(app)
     plan.register(app)

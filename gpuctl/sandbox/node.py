@@ -262,7 +262,8 @@ def start_dockerd(host: SandboxHost) -> None:
         f"--cgroup-parent=/{host.cgroup}",
         "--exec-opt=native.cgroupdriver=cgroupfs",
     ]
-    args.append("--add-runtime=nvidia=/usr/local/bin/nvidia-container-runtime")
+    if profile.vendor == "nvidia":  # registered by the NVIDIA container toolkit, only where it is installed
+        args.append("--add-runtime=nvidia=/usr/local/bin/nvidia-container-runtime")
     if profile.vendor == "ascend":
         args.append(f"--add-runtime=ascend={ASCEND_RUNTIME}")
     env = {"PATH": system.SBIN_PATH, "HOME": "/root", "GOGC": "50"}

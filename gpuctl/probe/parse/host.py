@@ -1,0 +1,79 @@
+"""Host facts: /etc/os-release, `uname -s -r -m`, `nproc`, /proc/meminfo, `df -PB1 DIR`."""
+
+from __future__ import annotations
+
+import shlex
+
+from gpuctl.probe.parse.common import ParseError, clean_text, to_int
+
+ARCHITECTURES = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "arm",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
+"""`uname -m` → the architecture names Docker images and selectors use."""
+
+
+def parse_key_values(text: str) -> dict[str, str]:
+    """KEY=value lines with shell quoting: /etc/os-release (os-release(5)), Ascend's version.info
+    and ascend_toolkit_install.info."""
+    values = {}
+    for line in clean_text(text).split("\n"):
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and not key.startswith("#"):
+            try:
+                words = shlex.split(value)
+            except ValueError:
+                words = [value.strip("\"'")]
+            values[key.strip()] = " ".join(words)
+    return values
+
+
+def parse_uname(text: str) -> tuple[str, str, str]:
+    """`uname -s -r -m` → (os, kernel, docker architecture): ("linux", "6.1.0-18-amd64", "amd64")."""
+    words = clean_text(text).split()
+    if len(words) != 3:
+        raise ParseError("uname -s -r -m", f"expected 3 words, got {len(words)}")
+    system, kernel, machine = words
+    return system.lower(), kernel, ARCHITECTURES.get(machine, machine)
+
+
+def parse_nproc(text: str) -> int:
+    count = to_int(clean_text(text).strip())
+    if count is None or count < 1:
+        raise ParseError("nproc", f"not a CPU count: {text.strip()[:40]!r}")
+    return count
+
+
+def parse_meminfo(text: str) -> tuple[int, int]:
+    """(MemTotal, MemAvailable) in bytes. Kernels before 3.14 have no MemAvailable: the sum of
+    MemFree, Buffers and Cached stands in for it."""
+    values: dict[str, int] = {}
+    for line in clean_text(text).split("\n"):
+        key, _, rest = line.partition(":")
+        number = to_int(rest.split()[0]) if rest.split() else None
+        if number is not None:
+            values[key.strip()] = number * 1024
+    if "MemTotal" not in values:
+        raise ParseError("cat /proc/meminfo", "no MemTotal line")
+    available = values.get("MemAvailable")
+    if available is None:
+        available = sum(values.get(k, 0) for k in ("MemFree", "Buffers", "Cached"))
+    return values["MemTotal"], available
+
+
+def parse_df(text: str) -> int:
+    """`df -PB1 DIR`: the Available column of the one filesystem line, in bytes."""
+    lines = [line for line in clean_text(text).split("\n") if line.strip()]
+    if len(lines) < 2:
+        raise ParseError("df -PB1", "no filesystem line")
+    columns = lines[-1].split()
+    available = to_int(columns[3]) if len(columns) >= 6 else None
+    if available is None:
+        raise ParseError("df -PB1", f"cannot read {lines[-1]!r}")
+    return available

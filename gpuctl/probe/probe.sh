@@ -1,0 +1,133 @@
+# gpuctl probe: what gpuctl needs to know about a host, in one run over one SSH connection.
+#
+#   sh -s -- NONCE MODEL_DIR GPU_FIELDS BASIC_GPU_FIELDS APP_FIELDS INSPECT_FORMAT < probe.sh
+#
+# Every command's output is framed by "@@NONCE begin NAME" and "@@NONCE end NAME STATUS" lines
+# (its stderr, if any, likewise as "stderr:NAME"). gpuctl picks the nonce per run, so no output can
+# fake a marker. The script parses nothing; gpuctl reads the sections on its side
+# (gpuctl/probe/parse/). It only reads: nothing on the host is changed.
+
+N=$1
+MODEL_DIR=$2
+GPU_FIELDS=$3
+BASIC_GPU_FIELDS=$4
+APP_FIELDS=$5
+INSPECT_FORMAT=$6
+LC_ALL=C
+export LC_ALL
+ERR=$(mktemp 2>/dev/null) || ERR=/tmp/gpuctl-probe.$$
+trap 'rm -f "$ERR"' EXIT
+
+section() {
+    name=$1
+    shift
+    printf '@@%s begin %s\n' "$N" "$name"
+    "$@" 2>"$ERR"
+    status=$?
+    printf '\n@@%s end %s %s\n' "$N" "$name" "$status"
+    if [ -s "$ERR" ]; then
+        printf '@@%s begin stderr:%s\n' "$N" "$name"
+        cat "$ERR"
+        printf '\n@@%s end stderr:%s 0\n' "$N" "$name"
+    fi
+    return "$status"
+}
+
+have() {
+    command -v "$1" >/dev/null 2>&1
+}
+
+# The cgroup of each process holding accelerator memory tells gpuctl whose container it is.
+cgroups() {
+    for pid in "$@"; do
+        case $pid in
+            '' | *[!0-9]*) ;;
+            *) section "cgroup:$pid" cat "/proc/$pid/cgroup" ;;
+        esac
+    done
+}
+
+gpu_hooks() {
+    for tool in nvidia-container-runtime-hook nvidia-container-toolkit; do
+        command -v "$tool"
+    done
+    return 0
+}
+
+section hostname hostname
+section os-release cat /etc/os-release
+section uname uname -s -r -m
+section nproc nproc
+section meminfo cat /proc/meminfo
+dir=$MODEL_DIR
+while [ ! -e "$dir" ] && [ "$dir" != / ] && [ "$dir" != . ]; do
+    dir=$(dirname "$dir")
+done
+section df df -PB1 "$dir"
+
+if have nvidia-smi; then
+    gpus=$(section nvidia-gpus nvidia-smi "--query-gpu=$GPU_FIELDS" --format=csv,noheader,nounits ||
+        section nvidia-gpus-basic nvidia-smi "--query-gpu=$BASIC_GPU_FIELDS" --format=csv,noheader,nounits)
+    printf '%s\n' "$gpus"
+    # MIG devices' UUIDs and profiles are only in -L; without MIG there is nothing to ask it
+    case $gpus in
+        *Enabled*) section nvidia-list nvidia-smi -L ;;
+    esac
+    section nvidia-table nvidia-smi
+    apps=$(section nvidia-apps nvidia-smi "--query-compute-apps=$APP_FIELDS" --format=csv,noheader,nounits)
+    printf '%s\n' "$apps"
+    # gpu_uuid, pid, ...: the second word of each row
+    cgroups $(printf '%s\n' "$apps" | while IFS=', ' read -r _uuid pid _rest; do printf '%s\n' "$pid"; done)
+fi
+
+if have npu-smi; then
+    info=$(section npu-info npu-smi info)
+    printf '%s\n' "$info"
+    section npu-map npu-smi info -m
+    section ascend-driver cat /usr/local/Ascend/driver/version.info
+    for file in /usr/local/Ascend/ascend-toolkit/latest/*/ascend_toolkit_install.info \
+        /usr/local/Ascend/cann/*/ascend_toolkit_install.info \
+        /usr/local/Ascend/ascend-toolkit/latest/version.cfg; do
+        if [ -f "$file" ]; then
+            section cann cat "$file"
+            break
+        fi
+    done
+    # process rows: | NPU CHIP | PID | NAME | MEMORY |
+    cgroups $(printf '%s\n' "$info" | while IFS='|' read -r _ _ids pid _rest; do printf '%s\n' $pid; done)
+fi
+
+if have rocm-smi; then
+    section rocm-smi rocm-smi --showid --showmeminfo vram --showproductname --showuniqueid --json
+elif have amd-smi; then
+    section amd-smi-static amd-smi static --json
+    section amd-smi-monitor amd-smi monitor -v
+fi
+if have amd-smi; then
+    procs=$(section amd-smi-process amd-smi process --csv)
+    printf '%s\n' "$procs"
+    cgroups $(printf '%s\n' "$procs" | while IFS=',' read -r _gpu _name pid _rest; do printf '%s\n' "$pid"; done)
+fi
+if [ -f /opt/rocm/.info/version ]; then
+    section rocm-version cat /opt/rocm/.info/version
+fi
+
+if have docker; then
+    section docker-info docker info --format '{{json .}}'
+    section gpu-hooks gpu_hooks
+    ids=$(section docker-ps docker ps -a -q --no-trunc --filter label=gpuctl.managed=true)
+    printf '%s\n' "$ids"
+    set --
+    for word in $ids; do
+        if [ ${#word} -eq 64 ]; then
+            case $word in
+                *[!0-9a-f]*) ;;
+                *) set -- "$@" "$word" ;;
+            esac
+        fi
+    done
+    if [ $# -gt 0 ]; then
+        section docker-inspect docker inspect --format "$INSPECT_FORMAT" "$@"
+    fi
+fi
+exit 0

@@ -1,0 +1,268 @@
+"""Parsers meet real-world variation: [N/A] and [Not Supported] values, Windows line endings, other
+field lists, commas in names, missing columns and truncated or garbled output. They return values
+and warnings, or raise their own ParseError; never anything else (fuzzed with hypothesis)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpuctl.facts import HostFacts
+from gpuctl.probe.assemble import GPU_FIELDS, host_facts
+from gpuctl.probe.parse.amd_smi import parse_amd_smi_monitor, parse_amd_smi_process, parse_amd_smi_static
+from gpuctl.probe.parse.common import ParseError, to_bytes
+from gpuctl.probe.parse.docker import container_id_from_cgroup, parse_containers, parse_docker_info
+from gpuctl.probe.parse.host import parse_df, parse_key_values, parse_meminfo, parse_nproc, parse_uname
+from gpuctl.probe.parse.npu_smi import parse_npu_details, parse_npu_info, parse_npu_mapping
+from gpuctl.probe.parse.nvidia_csv import parse_compute_apps, parse_query_gpu
+from gpuctl.probe.parse.nvidia_list import parse_list
+from gpuctl.probe.parse.nvidia_q import parse_q_text
+from gpuctl.probe.parse.nvidia_table import parse_table
+from gpuctl.probe.parse.nvidia_xml import parse_xml
+from gpuctl.probe.parse.rocm_smi import parse_rocm_smi_csv, parse_rocm_smi_json
+from gpuctl.probe.parse.sections import Section, parse_sections
+
+FIXTURES = Path(__file__).parents[1] / "data" / "fixtures"
+MIB = 1024 * 1024
+
+
+def test_sizes() -> None:
+    assert to_bytes("81559 MiB") == 81559 * MIB
+    assert to_bytes("81559") == 81559 * MIB
+    assert to_bytes("17163091968", default_unit="B") == 17163091968
+    assert to_bytes("196592 MB") == 196592 * MIB
+    assert [to_bytes(v) for v in ("[N/A]", "[Not Supported]", "N/A", "", "12 parsecs")] == [None] * 5
+
+
+def test_query_gpu_noheader_nounits_as_the_probe_asks() -> None:
+    text = (
+        "0, GPU-8f6e2b1c-0000-1111-2222-333344445555, NVIDIA H100 80GB HBM3, 81559, 0, 9.0, 550.54.15, "
+        "Disabled, 00000000:18:00.0\r\n"
+        "1, GPU-8f6e2b1c-0000-1111-2222-333344445556, NVIDIA H100 80GB HBM3, 81559, [N/A], 9.0, 550.54.15, "
+        "[N/A], 00000000:2A:00.0\r\n"
+    )
+    parsed = parse_query_gpu(text, GPU_FIELDS)
+    first, second = parsed.value
+    assert (first.index, first.memory_total, first.memory_used, first.mig_enabled) == (
+        0,
+        81559 * MIB,
+        0,
+        False,
+    )
+    assert (second.memory_used, second.mig_enabled, second.bus_id) == (None, None, "00000000:2A:00.0")
+    assert parsed.warnings == ["GPU 1: memory.used is '[N/A]', not a size"]
+
+
+def test_query_gpu_truncated_row_is_a_warning_not_a_guess() -> None:
+    text = "0, GPU-a, Tesla T4, 15360, 0, 7.5, 535.1, Disabled, 00000000:00:1E.0\n1, GPU-b, Tesla"
+    parsed = parse_query_gpu(text, GPU_FIELDS)
+    assert [g.index for g in parsed.value] == [0]
+    assert "row 2 has 3 values for 9 fields" in parsed.warnings[0]
+
+
+def test_query_gpu_without_header_or_fields_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="no header line and no field list"):
+        parse_query_gpu("Tesla T4, 15360 MiB")
+
+
+def test_process_name_with_commas_is_put_back_together() -> None:
+    text = "GPU-a, 4242, python -c import a, b, 1234\n"
+    (process,) = parse_compute_apps(text, ["gpu_uuid", "pid", "process_name", "used_memory"]).value
+    assert (process.pid, process.name, process.used_memory) == (4242, "python -c import a, b", 1234 * MIB)
+
+
+def test_table_cut_off_inside_a_gpu_row_keeps_the_complete_gpus() -> None:
+    text = (FIXTURES / "nvidia/table/cllm_baseline__8x-h200__570.133.20.txt").read_text()
+    cut = text[: text.index("|   3  NVIDIA H200") + 40]
+    parsed = parse_table(cut)
+    assert [g.index for g in parsed.value.gpus][:3] == [0, 1, 2]
+    assert all(g.memory_total == 143771 * MIB for g in parsed.value.gpus[:3])
+
+
+def test_xml_entity_declarations_are_refused() -> None:
+    bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><nvidia_smi_log>&a;</nvidia_smi_log>'
+    with pytest.raises(ParseError, match="declares entities"):
+        parse_xml(bomb)
+
+
+def test_cgroup_to_container() -> None:
+    cid = "8d3f" * 16
+    assert container_id_from_cgroup(f"0::/system.slice/docker-{cid}.scope\n") == cid
+    assert container_id_from_cgroup(f"12:devices:/docker/{cid}\n11:cpu:/docker/{cid}\n") == cid
+    assert container_id_from_cgroup("0::/user.slice/user-0.slice/session-3.scope\n") is None
+    assert container_id_from_cgroup(f"0::/kubepods/pod1/cri-containerd-{cid}.scope\n") is None
+
+
+def test_docker_info_without_json_is_an_unreachable_daemon() -> None:
+    info = parse_docker_info("permission denied while trying to connect to the Docker daemon socket")
+    assert (info.reachable, info.error) == (False, "`docker info` printed no JSON")
+
+
+def test_sections_ignore_other_nonces_and_mark_cut_sections() -> None:
+    output = (
+        "@@n1 begin a\nhello\n\n@@n1 end a 0\n"
+        "@@evil begin b\nforged\n@@evil end b 0\n"
+        "@@n1 begin c\npartial outp"
+    )
+    sections = parse_sections(output, "n1")
+    assert sections["a"] == Section("hello", 0)
+    assert "b" not in sections
+    assert sections["c"].status is None and not sections["c"].ok
+
+
+def test_host_parsers() -> None:
+    assert parse_uname("Linux 6.1.0-18-arm64 aarch64\n") == ("linux", "6.1.0-18-arm64", "arm64")
+    assert (
+        parse_key_values('PRETTY_NAME="Ubuntu 22.04.5 LTS"\nID=ubuntu\n')["PRETTY_NAME"]
+        == "Ubuntu 22.04.5 LTS"
+    )
+    assert parse_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 10 kB\nCached: 20 kB\n") == (
+        1024000,
+        130 * 1024,
+    )
+    assert (
+        parse_df("Filesystem 1-blocks Used Available Capacity Mounted on\n/dev/sda1 100 40 60 40% /\n") == 60
+    )
+    with pytest.raises(ParseError):
+        parse_nproc("zero")
+
+
+def _sections(**overrides: Section | None) -> dict[str, Section]:
+    base = {
+        "hostname": Section("gpu-01", 0),
+        "uname": Section("Linux 5.15.0-185-generic x86_64", 0),
+        "nproc": Section("64", 0),
+        "meminfo": Section("MemTotal: 1048576 kB\nMemAvailable: 524288 kB", 0),
+        "df": Section("Filesystem 1-blocks Used Available Capacity Mounted on\n/dev/md0 9 4 5 44% /data", 0),
+    }
+    base.update(overrides)  # type: ignore[arg-type]
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def _facts(sections: dict[str, Section]) -> HostFacts:
+    return host_facts("gpu-01", "c", "10.0.0.1", sections)
+
+
+def test_missing_host_basics_fail_the_probe_with_the_command() -> None:
+    facts = _facts(_sections(meminfo=Section("", 1, "cat: /proc/meminfo: No such file or directory")))
+    assert facts.status == "probe-failed"
+    assert "`cat /proc/meminfo` failed: cat: /proc/meminfo: No such file or directory" in facts.message
+
+
+def test_garbled_host_basics_fail_the_probe_not_the_run() -> None:
+    facts = _facts(_sections(uname=Section("Linux", 0)))
+    assert facts.status == "probe-failed"
+    assert "uname -s -r -m" in facts.message
+
+
+def test_failing_df_is_a_warning() -> None:
+    facts = _facts(_sections(df=Section("", 1, "df: /data/models: No such file or directory")))
+    assert facts.status == "ok" and facts.info.disk_free is None
+    assert "df -PB1" in facts.warnings[0]
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+PARSERS: dict[str, tuple[Callable[[str], object], list[str]]] = {
+    "query-gpu": (
+        lambda t: parse_query_gpu(t, GPU_FIELDS),
+        ["nvidia/query-gpu-csv/nge__linux-x86_64__nvidia-h100-mig__590.48.01__load__allfields.csv"],
+    ),
+    "compute-apps": (
+        parse_compute_apps,
+        ["nvidia/compute-apps/nge__windows-x86_64__nvidia-geforce-rtx-2080-super__591.86__load.csv"],
+    ),
+    "list": (parse_list, ["nvidia/list/nge__linux-x86_64__nvidia-h200-mig__590.48.01.txt"]),
+    "table": (parse_table, ["nvidia/table/nge__linux-x86_64__nvidia-h200-mig__590.48.01__load.txt"]),
+    "q-text": (parse_q_text, ["nvidia/q-text/nge__linux-x86_64__nvidia-h100-mig__590.48.01__idle.txt"]),
+    "xml": (parse_xml, ["nvidia/xml/telegraf__a100-sxm4-v12.xml"]),
+    "npu-info": (
+        parse_npu_info,
+        ["ascend/gpustack-data__ai-server_atlas-800-training-server_model-9010_version-24.1.RC2.txt"],
+    ),
+    "npu-map": (parse_npu_mapping, ["ascend/gpustack-test__310p__npu-smi_info_-m.txt"]),
+    "npu-details": (parse_npu_details, ["ascend/gpustack-test__310p__npu-smi_info_-t_usages_-i_1.txt"]),
+    "rocm-json": (parse_rocm_smi_json, ["amd/telegraf__mi100_rocm602__rocm-smi_multiflag_--json.json"]),
+    "rocm-csv": (
+        parse_rocm_smi_csv,
+        [
+            "amd/localai-pr-7761__rx6800+raphael-igpu__rocm-smi_--showproductname_--showmeminfo_vram_--showuniqueid_--csv.csv"
+        ],
+    ),
+    "amd-static": (
+        parse_amd_smi_static,
+        ["amd/rocm-blogs__mi300x__amd-smi_static_--json__jq_vram_of_gpu0.json"],
+    ),
+    "amd-monitor": (parse_amd_smi_monitor, ["amd/rocm-blogs__8x-mi300x__amd-smi_monitor_-putm.txt"]),
+    "amd-process": (parse_amd_smi_process, ["amd/rocm-blogs__8x-mi300x__amd-smi_process_--csv.csv"]),
+    "containers": (parse_containers, []),
+    "docker-info": (parse_docker_info, []),
+}
+
+
+def _mangle(text: str, cut: float, start: float, junk: str) -> str:
+    """Cut the text short, then overwrite a stretch of it with junk (as a broken pipe or a
+    confused tool would)."""
+    text = text[: int(len(text) * cut)]
+    at = int(len(text) * start)
+    return text[:at] + junk + text[at + len(junk) :]
+
+
+@pytest.mark.parametrize("name", sorted(PARSERS))
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cut=st.floats(0, 1),
+    start=st.floats(0, 1),
+    junk=st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+    | st.sampled_from(["|", ",", "\n", ":", "[N/A]", "{", '"', "@@", "MiB", "/", "\r\n", "<gpu>"]),
+)
+def test_mangled_output_never_raises_anything_but_a_parse_error(
+    name: str, cut: float, start: float, junk: str
+) -> None:
+    parse, files = PARSERS[name]
+    texts = [(FIXTURES / f).read_text(encoding="utf-8") for f in files] or ['{"Id": "x", "ServerVersion": 1}']
+    for text in texts:
+        with contextlib.suppress(ParseError):
+            parse(_mangle(text, cut, start, junk))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "hostname",
+                "uname",
+                "nproc",
+                "meminfo",
+                "df",
+                "os-release",
+                "nvidia-gpus",
+                "nvidia-list",
+                "nvidia-table",
+                "nvidia-apps",
+                "npu-info",
+                "npu-map",
+                "rocm-smi",
+                "amd-smi-static",
+                "amd-smi-monitor",
+                "amd-smi-process",
+                "docker-info",
+                "docker-inspect",
+                "cgroup:12",
+                "cann",
+            ]
+        ),
+        st.builds(Section, st.text(max_size=200), st.none() | st.integers(0, 3), st.text(max_size=20)),
+    )
+)
+def test_any_probe_output_gives_facts_never_a_traceback(sections: dict[str, Section]) -> None:
+    facts = _facts(sections)
+    assert facts.status in ("ok", "probe-failed")
+    if facts.status == "probe-failed":
+        assert facts.message
