@@ -284,6 +284,7 @@ def _match_workers(placement: Placement, specs: list[ContainerSpec]) -> list[Des
 
 
 def _unprobed(facts: HostFacts) -> Diagnostic:
+    what: str
     if not facts.ok:
         what, why = facts.status, facts.message or "no details"
     else:
