@@ -92,6 +92,7 @@ class _Builder:
         for cluster in self.clusters.values():
             for spec in cluster.spec.hosts:
                 facts = found.get(spec.name)
+                hint = "fix the host or its SSH access and plan again (`gpuctl inventory` shows why)"
                 if facts is None:
                     facts = HostFacts(
                         host=spec.name,
@@ -100,9 +101,10 @@ class _Builder:
                         status="unreachable",
                         message="no facts for this host (not in the inventory snapshot)",
                     )
+                    hint = "take a new snapshot with `gpuctl inventory --save FILE`"
                 hosts.append(facts)
                 if not facts.ok or facts.docker is None or not facts.docker.reachable:
-                    self.diagnostics.append(_unprobed(facts))
+                    self.diagnostics.append(_unprobed(facts, hint))
         return sorted(hosts, key=lambda h: h.host)
 
     def _demands(self) -> tuple[dict[str, Demand], set[str]]:
@@ -283,7 +285,7 @@ def _match_workers(placement: Placement, specs: list[ContainerSpec]) -> list[Des
     return out
 
 
-def _unprobed(facts: HostFacts) -> Diagnostic:
+def _unprobed(facts: HostFacts, hint: str) -> Diagnostic:
     what: str
     if not facts.ok:
         what, why = facts.status, facts.message or "no details"
@@ -294,7 +296,7 @@ def _unprobed(facts: HostFacts) -> Diagnostic:
         f"{facts.host} could not be probed ({what}): {why}; nothing on it is changed",
         location=Location(host=facts.host),
         code="unreachable",
-        hint="fix the host or its SSH access and plan again (`gpuctl inventory` shows why)",
+        hint=hint,
     )
 
 
