@@ -315,11 +315,9 @@ def _at(diagnostic: Diagnostic, location: Location) -> Diagnostic:
 
 
 def _sorted_diagnostics(diagnostics: list[Diagnostic]) -> list[PlanDiagnostic]:
-    values = {PlanDiagnostic.of(d) for d in diagnostics}
-    return sorted(
-        values,
-        key=lambda d: (d.severity != "error", d.file or "", d.line or 0, d.host or "", d.message),
-    )
+    """Errors first, then by file, line and host; in the order they were found within one place."""
+    values = list(dict.fromkeys(PlanDiagnostic.of(d) for d in diagnostics))
+    return sorted(values, key=lambda d: (d.severity != "error", d.file or "", d.line or 0, d.host or ""))
 
 
 def _summary(changes: list[Change]) -> Summary:

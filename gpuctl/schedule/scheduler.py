@@ -136,6 +136,8 @@ class _Scheduler:
         self.cluster_hosts = Counter(h.cluster for h in self.fleet.hosts)
         self.unprobed = [h for h in self.fleet.hosts if not h.usable]
         self.failed: set[str] = set()
+        self.unplaced: dict[str, list[tuple[Request, int, str, str | None]]] = {}
+        """Deployment → replicas that fit nowhere, with the sentence and hint for each."""
 
     # ------------------------------------------------------------------ the passes
 
@@ -162,6 +164,7 @@ class _Scheduler:
         pool.sort(key=lambda item: (-sizes[id(item[0])], item[0].cluster, item[0].name, item[1]))
         for req, replica in pool:
             self._place(req, replica, masks[id(req)], shapes[id(req)])
+        self._report_unplaced()
         self.placements.sort(key=lambda p: (p.cluster, p.deployment, p.replica))
         return Schedule(self.placements, self.moved, self.kept, self.diagnostics, self.fleet, before)
 
@@ -269,9 +272,7 @@ class _Scheduler:
             if req.current.get(replica):
                 self.kept[key] = f"left as it is: {message}"
                 message += "; the running replica is left as it is"
-            self.diagnostics.append(
-                Diagnostic(message, location=req.location, code="unschedulable", hint=found.hint)
-            )
+            self.unplaced.setdefault(req.name, []).append((req, replica, message, found.hint))
             return
         previous = {o.host: o.port for o in req.current.get(replica, [])}
         for obs in req.current.get(replica, []):
@@ -292,6 +293,19 @@ class _Scheduler:
             or select.across_hosts(search)
             or self._unschedulable(req, replica, shapes)
         )
+
+    def _report_unplaced(self) -> None:
+        """One diagnostic per deployment and reason: "qwen replicas 8-11: ..." rather than four."""
+        for failures in self.unplaced.values():
+            groups: dict[tuple[str, str | None], list[int]] = {}
+            for req, replica, message, hint in failures:
+                groups.setdefault((message.replace(_subject(req, replica), "\0"), hint), []).append(replica)
+            req = failures[0][0]
+            for (message, hint), replicas in groups.items():
+                text = message.replace("\0", _subject(req, *replicas))
+                self.diagnostics.append(
+                    Diagnostic(text, location=req.location, code="unschedulable", hint=hint)
+                )
 
     def _failed(self, req: Request, error: GpuctlError) -> str:
         """Report, once per deployment, an error of the estimator or a backend; return its text."""
@@ -567,7 +581,17 @@ def _pin_groups(demand: Demand) -> dict[str, list[str]]:
     return dict(sorted(groups.items()))
 
 
-def _subject(req: Request, replica: int) -> str:
-    if req.demand.deployment.spec.replicas > 1:
-        return f"{req.name} replica {replica}"
-    return req.name
+def _subject(req: Request, *replicas: int) -> str:
+    """How a message names replicas: "qwen" (the only one), "qwen replica 2", "qwen replicas 8-11"."""
+    if req.demand.deployment.spec.replicas <= 1:
+        return req.name
+    if len(replicas) == 1:
+        return f"{req.name} replica {replicas[0]}"
+    runs: list[list[int]] = []
+    for replica in sorted(replicas):
+        if runs and replica == runs[-1][-1] + 1:
+            runs[-1].append(replica)
+        else:
+            runs.append([replica])
+    listed = ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)) for run in runs)
+    return f"{req.name} replicas {listed}"
