@@ -199,8 +199,6 @@ class _Scheduler:
                 dev = host.device(key)
                 if dev is None:
                     return f"device {key} is gone from {host.name}"
-                if not dev.schedulable:
-                    return f"device {key} on {host.name} is unhealthy ({dev.device.health})"
                 problem = demand.device_problem(dev.device)
                 if problem is not None:
                     return problem
