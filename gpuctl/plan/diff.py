@@ -115,7 +115,7 @@ def _wanted(
         moved=moved,
         devices=list(want.devices),
         spec_hash=want.spec.spec_hash(),
-        container=want.spec,
+        container=want.spec if action != "no-op" else None,
         observed=observed_value(obs) if obs is not None else None,
     )
 
