@@ -4,9 +4,10 @@
 #
 # Every command's output is framed by "@@NONCE begin NAME" and "@@NONCE end NAME STATUS" lines
 # (its stderr, if any, likewise as "stderr:NAME"). gpuctl picks the nonce per run, so no output can
-# fake a marker. The script parses nothing; gpuctl reads the sections on its side
-# (gpuctl/probe/parse/). It only reads: nothing on the host is changed, not even a temporary file.
-# It starts as few processes as it can (shell builtins where they do), as it runs on every host.
+# fake a marker. The script parses nothing (it only picks pids and container ids, and sees whether
+# docker has any container); gpuctl reads the sections on its side (gpuctl/probe/parse/). It only
+# reads: nothing on the host is changed, not even a temporary file. It starts as few processes as
+# it can (shell builtins where they do), as it runs on every host at once.
 
 N=$1
 MODEL_DIR=$2
