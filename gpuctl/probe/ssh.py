@@ -108,9 +108,11 @@ def run_on_host(
         return Outcome(target, "auth-failed", message)
     client = paramiko.SSHClient()
     try:
+        if known_hosts is None:
+            known_hosts = KnownHosts.read(target.known_hosts)
         trusted = client.get_host_keys()
         name = host_pattern(target.address, target.port)  # the name paramiko looks the key up by
-        for key in (known_hosts or KnownHosts.read(target.known_hosts)).keys(target.address, target.port):
+        for key in known_hosts.keys(target.address, target.port):
             trusted.add(name, key.get_name(), key)
         client.set_missing_host_key_policy(_refuse_policy())
         try:
