@@ -7,7 +7,8 @@ and at smaller ones, tensor-parallel 70B models, embedding models, GGUF models o
 Whisper on VoxBox; each selects one GPU kind) and a gpuctl.lock holding their models, built from
 the real configs in tests/data/models and the example lock. Then it times the plan the way
 `gpuctl plan --inventory-snapshot` makes it, stage by stage, and compares the devices used with
-lower bounds on the devices any placement needs:
+lower bounds on the devices any placement needs; then it plans again from the snapshot apply
+would leave (every container running, labelled) — there must be nothing to do:
 
 - L1: total claimed memory ÷ device memory (per GPU kind);
 - L2: Martello and Toth's bound for bin packing, which also counts items larger than half a
@@ -175,6 +176,62 @@ def l2_bound(items: list[int], capacity: int) -> int:
     return best
 
 
+def timed_plan(directory: Path, snapshot: Path, repeat: int, title: str):
+    """Plan `repeat` times as `gpuctl plan --inventory-snapshot` does; print the fastest run."""
+    from gpuctl.plan.build import make_plan
+    from gpuctl.plan.inputs import gather
+
+    runs = []
+    for _ in range(repeat):
+        clock = time.perf_counter()
+        inputs = gather(
+            [directory / "inventory"], [directory / "specs"], snapshot, [], directory / "gpuctl.lock"
+        )
+        loaded = time.perf_counter()
+        plan = make_plan(inputs)
+        planned = time.perf_counter()
+        text = plan.to_json()
+        dumped = time.perf_counter()
+        runs.append((dumped - clock, loaded - clock, planned - loaded, dumped - planned))
+    total, load, schedule, dump = min(runs)
+    s = plan.summary
+    print(f"{title}: fastest of {repeat} runs (this machine is shared)")
+    print(f"  load specs + lock + snapshot   {load:5.2f} s")
+    print(f"  plan: schedule, render, diff   {schedule:5.2f} s")
+    print(f"  plan JSON ({len(text) / 1e6:.1f} MB)           {dump:5.2f} s")
+    print(f"  total                          {total:5.2f} s")
+    print(
+        f"  {len(plan.placements)} replicas placed: {s.create} to create, {s.replace} to replace, "
+        f"{s.delete} to delete, {s.unchanged} unchanged; {len(plan.errors)} errors"
+    )
+    return plan
+
+
+def converge(plan, snapshot: Path, converged: Path) -> None:
+    """The snapshot after apply carried the plan out: every container running, labelled as apply
+    labels it."""
+    from gpuctl.facts import ManagedContainer
+    from gpuctl.plan.explain import apply_labels
+    from gpuctl.probe.snapshot import load_snapshot, save_snapshot
+
+    started: dict[str, list[ManagedContainer]] = defaultdict(list)
+    for change in plan.changes:
+        spec = change.container
+        if spec is not None:
+            started[change.host].append(
+                ManagedContainer(
+                    id=f"{len(started[change.host]):04d}{change.host}".ljust(64, "0"),
+                    name=spec.name,
+                    image=spec.image,
+                    state="running",
+                    labels={**spec.labels, **apply_labels(spec)},
+                )
+            )
+    inventory = load_snapshot(snapshot)
+    hosts = [h.model_copy(update={"containers": started[h.host]}) for h in inventory.hosts]
+    save_snapshot(inventory.model_copy(update={"hosts": hosts}), converged)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=1)
@@ -187,35 +244,10 @@ def main() -> None:
     make_lock(directory / "gpuctl.lock")
     make_snapshot(directory / "snapshot.json")
 
-    from gpuctl.plan.build import make_plan
-    from gpuctl.plan.inputs import gather
-
-    runs = []
-    for _ in range(args.repeat):
-        clock = time.perf_counter()
-        inputs = gather(
-            [directory / "inventory"],
-            [directory / "specs"],
-            directory / "snapshot.json",
-            [],
-            directory / "gpuctl.lock",
-        )
-        loaded = time.perf_counter()
-        plan = make_plan(inputs)
-        planned = time.perf_counter()
-        text = plan.to_json()
-        dumped = time.perf_counter()
-        runs.append((dumped - clock, loaded - clock, planned - loaded, dumped - planned))
-    total, load, schedule, dump = min(runs)
-    print(f"inputs: {len(inputs.hosts)} hosts × {DEVICES} devices, {len(inputs.deployments)} deployments")
-    print(f"fastest of {args.repeat} runs (this machine is shared):")
-    print(f"  load specs + lock + snapshot   {load:5.2f} s")
-    print(f"  plan: schedule, render, diff   {schedule:5.2f} s")
-    print(f"  plan JSON ({len(text) / 1e6:.1f} MB)           {dump:5.2f} s")
-    print(f"  total                          {total:5.2f} s")
-    print(
-        f"placed {len(plan.placements)} replicas; {plan.summary.create} to create; {len(plan.errors)} errors"
-    )
+    print(f"inputs: {HOSTS} hosts × {DEVICES} devices, {DEPLOYMENTS} deployments")
+    plan = timed_plan(directory, directory / "snapshot.json", args.repeat, "first plan (idle fleet)")
+    converge(plan, directory / "snapshot.json", directory / "converged.json")
+    timed_plan(directory, directory / "converged.json", args.repeat, "plan again once applied (no churn)")
     items: dict[int, list[int]] = defaultdict(list)
     used: dict[int, int] = defaultdict(int)
     device_total = {h.name: {d.key: d.total for d in h.devices} for h in plan.hosts}

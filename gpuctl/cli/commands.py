@@ -9,8 +9,8 @@ def register(app: typer.Typer) -> None:
     from gpuctl.cli import apply, estimate, inventory, plan, sandbox, validate
 
     validate.register(app)
-    estimate.register(app)
     inventory.register(app)
+    estimate.register(app)
     sandbox.register(app)
     plan.register(app)
     apply.register(app)

@@ -11,14 +11,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
 from gpuctl.errors import Diagnostic, GpuctlError, Location
 
 if TYPE_CHECKING:
-    from gpuctl.estimate.types import Estimate
+    from gpuctl.estimate.types import BackendName, Estimate
     from gpuctl.models.info import ModelInfo
     from gpuctl.spec.models import ModelDeployment, ModelSource, SecretRef
 
@@ -248,7 +248,7 @@ def register(app: typer.Typer) -> None:
         from gpuctl.estimate.gpus import parse_gpu
         from gpuctl.estimate.types import EstimateRequest
 
-        settings: dict[str, object] = {}
+        settings: dict[str, Any] = {}
         chosen_backend = backend
         if spec is not None:
             candidates = _load_deployments([spec])
@@ -270,10 +270,10 @@ def register(app: typer.Typer) -> None:
             if chosen.spec.backend != "auto":
                 chosen_backend = chosen_backend or chosen.spec.backend
             backend_version = backend_version or chosen.spec.backend_version
-            for field, names in BACKEND_FLAGS.items():
-                value = _flag(list(chosen.spec.parameters), names)
+            for setting, flags in BACKEND_FLAGS.items():
+                value = _flag(list(chosen.spec.parameters), flags)
                 if value is not None:
-                    settings[field] = value
+                    settings[setting] = value
             cpu_offload = cpu_offload or chosen.spec.placement.cpu_offload
         elif config is not None:
             info = _model_from_config(config, model)
@@ -308,7 +308,7 @@ def register(app: typer.Typer) -> None:
             raise GpuctlError(Diagnostic("which devices? pass --gpu (a GPU name or a size such as 80GiB)"))
         try:
             request = EstimateRequest(
-                backend=chosen_backend,
+                backend=cast("BackendName", chosen_backend),
                 device_memory=memory,
                 device_name=device_name,
                 tensor_parallel=tp_size,

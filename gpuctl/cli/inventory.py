@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gpuctl.errors import Diagnostic, GpuctlError, Location
+from gpuctl.errors import Diagnostic, GpuctlError
 from gpuctl.facts import HostFacts, Inventory
 from gpuctl.spec.models import Cluster
 
@@ -32,64 +32,12 @@ class ClusterFile:
 
 
 def load_clusters(paths: list[Path]) -> list[ClusterFile]:
-    """Cluster documents of YAML files and directories (recursively); other kinds are skipped.
+    """Cluster documents of spec files and directories (validated by the spec loader, all
+    diagnostics at once); other kinds are ignored here."""
+    from gpuctl.spec.loader import load_specs
 
-    A stand-in until the spec loader (gpuctl.spec.loader.load_specs) exists: it reports YAML and
-    schema errors with the file, and the line where YAML knows it.
-    """
-    import yaml
-    from pydantic import ValidationError
-
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise GpuctlError(
-                Diagnostic(
-                    f"no such file or directory: {path}",
-                    hint="pass the Cluster spec file or directory with -i",
-                    code="no-inventory",
-                )
-            )
-    clusters: list[ClusterFile] = []
-    problems: list[Diagnostic] = []
-    for file in files:
-        try:
-            documents = list(yaml.safe_load_all(file.read_text()))
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            location = Location(
-                file=str(file),
-                line=mark.line + 1 if mark else None,
-                column=mark.column + 1 if mark else None,
-            )
-            problems.append(Diagnostic(f"not valid YAML: {getattr(error, 'problem', error)}", location))
-            continue
-        for number, document in enumerate(documents, start=1):
-            if not isinstance(document, dict) or document.get("kind") != "Cluster":
-                continue
-            try:
-                clusters.append(ClusterFile(Cluster.model_validate(document), file))
-            except ValidationError as error:
-                for item in error.errors():
-                    problems.append(
-                        Diagnostic(
-                            item["msg"],
-                            Location(file=str(file)),
-                            path=f"document {number}: " + ".".join(str(p) for p in item["loc"]),
-                        )
-                    )
-    if problems:
-        raise GpuctlError(*problems)
-    if not clusters:
-        where = ", ".join(str(p) for p in paths)
-        raise GpuctlError(
-            Diagnostic(f"no Cluster document in {where}", hint="write one (kind: Cluster) or pass -i FILE")
-        )
-    return clusters
+    specs = load_specs(paths)
+    return [ClusterFile(c, Path(specs.location(c).file or ".")) for c in specs.clusters]
 
 
 def _size(value: int) -> str:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Verdict = Literal["fits", "context-too-long", "does-not-fit"]
+BackendName = Literal["vllm", "sglang", "mindie", "voxbox", "llama-box"]
 
 
 class EstimateValue(BaseModel):
@@ -19,7 +20,7 @@ class EstimateValue(BaseModel):
 
 
 class EstimateRequest(EstimateValue):
-    backend: Literal["vllm", "sglang", "mindie", "voxbox", "llama-box"]
+    backend: BackendName
     device_memory: tuple[int, ...] = ()
     """Total memory of each device one replica would use (empty: CPU only), as the runtime sees
     it: for NVIDIA GPUs CUDA's total, which is nvidia-smi's FB total minus its "Reserved" line

@@ -39,7 +39,7 @@ def source_key(source: ModelSource) -> tuple[str, str, str | None, str | None]:
 
 
 def _source_dict(source: ModelSource) -> dict[str, str]:
-    data = {source.kind: source.ref}
+    data: dict[str, str] = {source.kind: source.ref}
     if source.revision:
         data["revision"] = source.revision
     if source.file:

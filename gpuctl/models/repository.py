@@ -100,14 +100,14 @@ def describe(repo: Repository, file: str | None = None) -> ModelInfo:
             )
         )
     config = _json(repo, "config.json")
-    total, exact = _weight_bytes(repo)
+    weights, exact = _weight_bytes(repo)
     info = model_info_from_config(
         config,
         source=repo.source,
         revision=repo.revision,
         name=repo.name,
         files=files,
-        weight_bytes=total,
+        weight_bytes=weights,
         weight_bytes_exact=exact,
     )
     return info

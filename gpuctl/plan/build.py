@@ -92,6 +92,7 @@ class _Builder:
         for cluster in self.clusters.values():
             for spec in cluster.spec.hosts:
                 facts = found.get(spec.name)
+                hint = "fix the host or its SSH access and plan again (`gpuctl inventory` shows why)"
                 if facts is None:
                     facts = HostFacts(
                         host=spec.name,
@@ -100,9 +101,10 @@ class _Builder:
                         status="unreachable",
                         message="no facts for this host (not in the inventory snapshot)",
                     )
+                    hint = "take a new snapshot with `gpuctl inventory --save FILE`"
                 hosts.append(facts)
                 if not facts.ok or facts.docker is None or not facts.docker.reachable:
-                    self.diagnostics.append(_unprobed(facts))
+                    self.diagnostics.append(_unprobed(facts, hint))
         return sorted(hosts, key=lambda h: h.host)
 
     def _demands(self) -> tuple[dict[str, Demand], set[str]]:
@@ -241,7 +243,8 @@ class _Builder:
             if not containers:
                 create_reason[(cluster, name)] = "new deployment"
             else:
-                create_reason[(cluster, name)] = f"{len(replicas)} of {wanted} replicas exist"
+                exist = f"{len(replicas)} exist{'s' if len(replicas) == 1 else ''}"
+                create_reason[(cluster, name)] = f"scaled up to {wanted} replicas ({exist})"
             requests.append(Request(demand, inputs.locations.get(name, Location()), dict(replicas)))
         return requests, current, deletions, create_reason
 
@@ -282,7 +285,8 @@ def _match_workers(placement: Placement, specs: list[ContainerSpec]) -> list[Des
     return out
 
 
-def _unprobed(facts: HostFacts) -> Diagnostic:
+def _unprobed(facts: HostFacts, hint: str) -> Diagnostic:
+    what: str
     if not facts.ok:
         what, why = facts.status, facts.message or "no details"
     else:
@@ -292,7 +296,7 @@ def _unprobed(facts: HostFacts) -> Diagnostic:
         f"{facts.host} could not be probed ({what}): {why}; nothing on it is changed",
         location=Location(host=facts.host),
         code="unreachable",
-        hint="fix the host or its SSH access and plan again (`gpuctl inventory` shows why)",
+        hint=hint,
     )
 
 
@@ -311,11 +315,9 @@ def _at(diagnostic: Diagnostic, location: Location) -> Diagnostic:
 
 
 def _sorted_diagnostics(diagnostics: list[Diagnostic]) -> list[PlanDiagnostic]:
-    values = {PlanDiagnostic.of(d) for d in diagnostics}
-    return sorted(
-        values,
-        key=lambda d: (d.severity != "error", d.file or "", d.line or 0, d.host or "", d.message),
-    )
+    """Errors first, then by file, line and host; in the order they were found within one place."""
+    values = list(dict.fromkeys(PlanDiagnostic.of(d) for d in diagnostics))
+    return sorted(values, key=lambda d: (d.severity != "error", d.file or "", d.line or 0, d.host or ""))
 
 
 def _summary(changes: list[Change]) -> Summary:

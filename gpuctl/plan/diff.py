@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from gpuctl import labels
 from gpuctl.backends.types import ContainerSpec
 from gpuctl.plan.explain import spec_changes
-from gpuctl.plan.model import Change, ObservedContainer
+from gpuctl.plan.model import Action, Change, ObservedContainer
 from gpuctl.schedule.observed import Observed
 
 Identity = tuple[str, str, int, str]
@@ -59,31 +59,18 @@ def diff(
     changes: list[Change] = []
     wanted = {d.identity for d in desired}
     for want in desired:
-        cluster, deployment, replica, role = want.identity
+        cluster, deployment, replica, _ = want.identity
         spec_hash = want.spec.spec_hash()
-        base = {
-            "cluster": cluster,
-            "deployment": deployment,
-            "replica": replica,
-            "role": role,
-            "host": want.host,
-            "name": want.spec.name,
-            "devices": list(want.devices),
-            "spec_hash": spec_hash,
-            "container": want.spec,
-        }
         obs = current.get(want.identity)
         if obs is None:
             reason = moved.get((cluster, deployment, replica)) or create_reason.get((cluster, deployment), "")
-            changes.append(Change(action="create", reasons=[reason] if reason else [], **base))
+            changes.append(_wanted(want, "create", [reason] if reason else []))
             continue
         is_moved = obs.host != want.host or tuple(obs.devices) != want.devices
         reasons: list[str] = []
         if is_moved:
             why = moved.get((cluster, deployment, replica))
-            where = (
-                f"{obs.host}:{','.join(obs.devices) or 'cpu'} → {want.host}:{','.join(want.devices) or 'cpu'}"
-            )
+            where = f"{_where(obs.host, obs.devices)} → {_where(want.host, want.devices)}"
             reasons.append(f"moved {where}" + (f": {why}" if why else ""))
         if obs.spec_hash != spec_hash:
             details = spec_changes(obs.container.labels.get(labels.SPEC), want.spec)
@@ -92,10 +79,8 @@ def diff(
             reasons += [d for d in details if not (is_moved and d.startswith(("gpus", "devices")))]
         if not obs.running:
             reasons.append(f"container {obs.container.state}")
-        action = "replace" if reasons else "no-op"
-        changes.append(
-            Change(action=action, reasons=reasons, moved=is_moved, observed=observed_value(obs), **base)
-        )
+        action: Action = "replace" if reasons else "no-op"
+        changes.append(_wanted(want, action, reasons, moved=is_moved, obs=obs))
     for ident, obs in current.items():
         if ident in wanted:
             continue
@@ -108,6 +93,31 @@ def diff(
     _mark_displaced(changes)
     changes.sort(key=lambda c: (c.host, c.name, c.action, c.observed.id if c.observed else ""))
     return changes
+
+
+def _where(host: str, devices: tuple[str, ...]) -> str:
+    return f"{host}:{','.join(devices) or 'cpu'}"
+
+
+def _wanted(
+    want: Desired, action: Action, reasons: list[str], moved: bool = False, obs: Observed | None = None
+) -> Change:
+    cluster, deployment, replica, role = want.identity
+    return Change(
+        action=action,
+        cluster=cluster,
+        deployment=deployment,
+        replica=replica,
+        role=role,
+        host=want.host,
+        name=want.spec.name,
+        reasons=reasons,
+        moved=moved,
+        devices=list(want.devices),
+        spec_hash=want.spec.spec_hash(),
+        container=want.spec if action != "no-op" else None,
+        observed=observed_value(obs) if obs is not None else None,
+    )
 
 
 def _delete(obs: Observed, reason: str) -> Change:

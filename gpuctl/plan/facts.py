@@ -27,7 +27,7 @@ from gpuctl.schedule.observed import belongs_to
 def digest(hosts: list[HostFacts]) -> list[HostDigest]:
     out: list[HostDigest] = []
     for host in sorted(hosts, key=lambda h: h.host):
-        status = host.status
+        status: str = host.status
         if host.ok and (host.docker is None or not host.docker.reachable):
             status = "docker-unreachable"
         managed = [c.id for c in host.containers]

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from gpuctl.errors import Diagnostic, GpuctlError
@@ -41,6 +42,9 @@ def gather(
 
     wanted = [d for d in deployments if not targets or d.metadata.name in targets]
     models, problems = load_models(wanted, lock, locations)
+    # What was just loaded lives as long as the command; planning a large fleet allocates many
+    # short-lived objects, and without this each full collection would walk all of it again.
+    gc.freeze()
     return PlanInputs(
         clusters=clusters,
         deployments=deployments,

@@ -81,7 +81,8 @@ class Change(PlanValue):
     spec_hash: str | None = None
     """Hash of `container` (create, replace, no-op)."""
     container: ContainerSpec | None = None
-    """The container to run (create, replace); the one that runs (no-op)."""
+    """The container to run (create, replace). A no-op carries only its `spec_hash`: a converged
+    fleet's plan stays small."""
     observed: ObservedContainer | None = None
     """The container there now (replace, delete, no-op)."""
     displaces: list[str] = Field(default_factory=list)

@@ -113,15 +113,16 @@ def _host(
         title.append((f"  could not be probed ({host.status}){why}; nothing on it is changed", "red"))
     lines: list[Line] = [title]
     if host.devices:
-        lines.append([("  device  product                        total       before → after", "dim")])
-        lines += [_device(d) for d in host.devices]
+        width = max(len(d.name) for d in host.devices)
+        lines.append([(f"  {'device':>6}  {'product':<{width}} {'total':>9}   {'before':>9} → after", "dim")])
+        lines += [_device(d, width) for d in host.devices]
     for change in changes:
         lines += _change(change, placements.get((change.cluster, change.deployment, change.replica)))
     lines.append([])
     return lines
 
 
-def _device(dev: DeviceUse) -> Line:
+def _device(dev: DeviceUse, width: int) -> Line:
     moved = dev.before != dev.after or dev.holders_before != dev.holders_after
     figures = f"{size(dev.before):>9} → {size(dev.after):<9}"
     who = ", ".join(dev.holders_after)
@@ -133,7 +134,7 @@ def _device(dev: DeviceUse) -> Line:
     tail = "  " + who if who else ""
     tail += f"  ({'; '.join(notes)})" if notes else ""
     return [
-        (f"  {dev.key:>6}  {dev.name[:30]:<30} {size(dev.total):>9}   ", ""),
+        (f"  {dev.key:>6}  {dev.name:<{width}} {size(dev.total):>9}   ", ""),
         (figures, "bold" if moved else ""),
         (tail, ""),
     ]

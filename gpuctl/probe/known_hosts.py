@@ -3,6 +3,10 @@
 Lines follow OpenSSH: `HOST[,HOST...] KEYTYPE BASE64`, where HOST is `address` for port 22 and
 `[address]:port` otherwise, or a hashed `|1|salt|hash` entry (HashKnownHosts). paramiko is
 imported inside the functions that need it so that importing this module stays cheap.
+
+The fan-out reads a file once (`KnownHosts.read`) and gives each host's SSH client only that
+host's keys: paramiko's own `load_host_keys` parses every line into a key and compares it with all
+the lines before it, for every connection, which grows with hosts × lines².
 """
 
 from __future__ import annotations
@@ -60,18 +64,64 @@ class Entry:
             return "(unreadable key)"
         return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
+    def key(self) -> PKey | None:
+        """The key as paramiko's, or None for a type paramiko does not know or an unreadable key
+        (skipped, as OpenSSH skips such lines)."""
+        import paramiko
+
+        try:
+            return paramiko.PKey.from_type_string(self.key_type, base64.b64decode(self.key_base64))
+        except (ValueError, paramiko.SSHException, paramiko.pkey.UnknownKeyType):
+            return None
+
+
+@dataclass(frozen=True)
+class KnownHosts:
+    """A known_hosts file, read once: any host's lines, found without reading it again."""
+
+    path: Path
+    by_name: dict[str, list[Entry]]
+    """Plain host names → their lines."""
+    hashed: list[tuple[str, Entry]]
+    """Lines with hashed names (`|1|salt|hash`), which must be tried one by one."""
+
+    @classmethod
+    def read(cls, path: Path) -> KnownHosts:
+        by_name: dict[str, list[Entry]] = {}
+        hashed: list[tuple[str, Entry]] = []
+        text = path.read_text(errors="replace") if path.is_file() else ""
+        for number, line in enumerate(text.splitlines(), start=1):
+            words = line.split()
+            if len(words) < 3 or words[0].startswith(("#", "@")):
+                continue
+            entry = Entry(number, words[1], words[2])
+            for name in words[0].split(","):
+                if name.startswith("|1|"):
+                    hashed.append((name, entry))
+                else:
+                    by_name.setdefault(name, []).append(entry)
+        return cls(path, by_name, hashed)
+
+    def entries(self, address: str, port: int) -> list[Entry]:
+        """The lines that name this host (plain or hashed), in file order."""
+        name = host_pattern(address, port)
+        found = {e.line: e for e in self.by_name.get(name, [])}
+        found.update((e.line, e) for field, e in self.hashed if _matches(field, name))
+        return [found[line] for line in sorted(found)]
+
+    def keys(self, address: str, port: int) -> list[PKey]:
+        """The host's keys, the first line of each key type, as paramiko looks them up."""
+        keys: dict[str, PKey] = {}
+        for entry in self.entries(address, port):
+            key = entry.key()
+            if key is not None:
+                keys.setdefault(key.get_name(), key)
+        return list(keys.values())
+
 
 def find_entries(path: Path, address: str, port: int) -> list[Entry]:
     """The lines of `path` that name this host (plain or hashed), with their keys."""
-    if not path.is_file():
-        return []
-    name = host_pattern(address, port)
-    found = []
-    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
-        words = line.split()
-        if len(words) >= 3 and not words[0].startswith(("#", "@")) and _matches(words[0], name):
-            found.append(Entry(number, words[1], words[2]))
-    return found
+    return KnownHosts.read(path).entries(address, port)
 
 
 def hashed_name(name: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpuctl.facts import HostStatus
-from gpuctl.probe.known_hosts import find_entries, fingerprint, host_pattern
+from gpuctl.probe.known_hosts import KnownHosts, find_entries, fingerprint, host_pattern
 
 if TYPE_CHECKING:
     from paramiko import PKey, SSHClient
@@ -88,11 +88,15 @@ def run_on_hosts(
         return []
     import paramiko  # noqa: F401  (imported once here, not in every thread)
 
+    known = {path: KnownHosts.read(path) for path in {t.known_hosts for t in targets}}
     with ThreadPoolExecutor(max_workers=min(len(targets), MAX_PARALLEL)) as pool:
-        return list(pool.map(lambda t: run_on_host(t, command(t), stdin), targets))
+        return list(pool.map(lambda t: run_on_host(t, command(t), stdin, known[t.known_hosts]), targets))
 
 
-def run_on_host(target: Target, command: str, stdin: bytes = b"") -> Outcome:
+def run_on_host(
+    target: Target, command: str, stdin: bytes = b"", known_hosts: KnownHosts | None = None
+) -> Outcome:
+    """Run `command` on one target; `known_hosts` is its file already read (read here if None)."""
     import paramiko
 
     start = time.monotonic()
@@ -104,8 +108,12 @@ def run_on_host(target: Target, command: str, stdin: bytes = b"") -> Outcome:
         return Outcome(target, "auth-failed", message)
     client = paramiko.SSHClient()
     try:
-        if target.known_hosts.is_file():
-            client.load_host_keys(str(target.known_hosts))
+        if known_hosts is None:
+            known_hosts = KnownHosts.read(target.known_hosts)
+        trusted = client.get_host_keys()
+        name = host_pattern(target.address, target.port)  # the name paramiko looks the key up by
+        for key in known_hosts.keys(target.address, target.port):
+            trusted.add(name, key.get_name(), key)
         client.set_missing_host_key_policy(_refuse_policy())
         try:
             client.connect(

@@ -12,6 +12,7 @@ through their records, so `down` and `status` work from any directory.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -516,8 +517,9 @@ def _release_machine() -> None:
     for path in sorted(created, key=lambda path: path == TOOL_DIRS[1]):
         if path.is_dir() and not any(path.iterdir()):
             if str(path) in system.mountpoints():
-                system.run(["umount", str(path)])
-            path.rmdir()
+                system.run(["umount", str(path)], check=False)
+            with contextlib.suppress(OSError):  # still in use (e.g. /run/netns by another netns user)
+                path.rmdir()
     _remove_tree(RUN_ROOT)
 
 

@@ -3,7 +3,8 @@
 `up` writes `host.json` (sandbox, host and profile names) into the host's directory; the devices
 (keys, UUIDs, serials) are derived from those names deterministically, so the same host keeps the
 same UUIDs across `up`s. `processes.json` holds the foreign processes set with `set-memory`:
-the only device memory in use on a sandbox host (gpuctl's stub containers use none).
+the only device memory in use on a sandbox host (gpuctl's stub containers use none). Each write
+renders the tools' answers again (gpuctl/sandbox/answers.py).
 
 Only the standard library is imported: every simulated tool invocation loads this module.
 """
@@ -119,6 +120,7 @@ def write_host(host_dir: Path, sandbox: str, host: str, profile: str) -> None:
     _write_json(host_dir / HOST_FILE, {"sandbox": sandbox, "host": host, "profile": profile})
     if not (host_dir / PROCESSES_FILE).exists():
         _write_json(host_dir / PROCESSES_FILE, [])
+    _render_answers(host_dir)
 
 
 def load(host_dir: Path) -> HostView:
@@ -160,7 +162,16 @@ def set_memory(
         )
     processes = others + ([process] if mib else [])
     _write_json(host_dir / PROCESSES_FILE, [asdict(p) for p in processes])
+    _render_answers(host_dir)
     return process
+
+
+def _render_answers(host_dir: Path) -> None:
+    """The tools' answers follow every change of the state (imported here: the tools themselves
+    load this module and must not import the renderer's dependencies)."""
+    from gpuctl.sandbox import answers
+
+    answers.write(host_dir)
 
 
 def _write_json(path: Path, data: object) -> None:

@@ -21,14 +21,13 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import sys
 from pathlib import Path
 
-import gpuctl
-from gpuctl.sandbox import hoststate, system
+from gpuctl.sandbox import answers, hoststate, system
 from gpuctl.sandbox.layout import BRIDGE, REGISTRY_PORT, SandboxHost, gateway
 from gpuctl.sandbox.profiles import PROFILES
 from gpuctl.sandbox.simtools import host as host_files
+from gpuctl.sandbox.simtools import host_tools
 
 NETNS_DIR = Path("/run/netns")
 HOST_VAR_LIB = Path("/var/lib/gpuctl")
@@ -39,7 +38,6 @@ host lands on the machine, and a running system containerd is not mistaken for t
 MOUNTPOINTS = (HOST_VAR_LIB, Path("/run/sshd"), *map(Path, PRIVATE_DIRS))
 """Directories the sandbox mounts over (or sshd needs); created on the machine if missing."""
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-VENDOR_TOOLS = {"nvidia": ["nvidia-smi"], "ascend": ["npu-smi"], "amd": ["rocm-smi"]}
 ASCEND_RUNTIME = "/usr/local/Ascend/Ascend-Docker-Runtime/ascend-docker-runtime"
 
 
@@ -62,16 +60,9 @@ def write_files(host: SandboxHost) -> None:
     layer = host.dir / "layer"
     host.bin_dir.mkdir(parents=True, exist_ok=True)
     (host.dir / "var-lib-gpuctl").mkdir(exist_ok=True)
-    python = shlex.quote(sys.executable)
-    package_root = shlex.quote(str(Path(gpuctl.__file__).resolve().parent.parent))
-    tools = ["nproc", "uname", *VENDOR_TOOLS.get(profile.vendor or "", [])]
-    for tool in tools:
-        _script(
-            host.bin_dir / tool,
-            f"# gpuctl sandbox: simulated {tool} of {host.name} ({host.profile})\n"
-            f"exec env -u PYTHONHOME PYTHONPATH={package_root} {python} -s -m gpuctl.sandbox.simtools "
-            f'{tool} {shlex.quote(str(host.dir))} "$@"\n',
-        )
+    (host.dir / "home").mkdir(exist_ok=True)
+    for tool in host_tools(profile):
+        _script(host.bin_dir / tool, answers.wrapper(tool, host.dir, f"{host.name} ({host.profile})"))
     # The real container runtimes wrap runc. Every host registers `nvidia` (part of the sandbox's
     # interface); only NVIDIA hosts have the hook below, so only there `--gpus` works.
     runc = shlex.quote(system.tool("runc"))
@@ -109,10 +100,16 @@ def write_files(host: SandboxHost) -> None:
                 "StrictModes no",
                 "UsePAM no",
                 "PrintMotd no",
+                "PrintLastLog no",
+                "UseDNS no",
+                "Compression no",
                 "MaxStartups 100:30:200",
                 "MaxSessions 100",
                 "Subsystem sftp internal-sftp",
-                f"SetEnv PATH={_session_path(host)} DOCKER_HOST=unix://{host.docker_socket}",
+                # HOME: the login's own home, not the machine's (whose ~/.bashrc, e.g. `pyenv
+                # init`, would run on every SSH command and put its own directories first on PATH).
+                f"SetEnv PATH={_session_path(host)} DOCKER_HOST=unix://{host.docker_socket} "
+                f"HOME={host.dir / 'home'}",
             ]
         )
         + "\n"
@@ -262,7 +259,8 @@ def start_dockerd(host: SandboxHost) -> None:
         f"--cgroup-parent=/{host.cgroup}",
         "--exec-opt=native.cgroupdriver=cgroupfs",
     ]
-    args.append("--add-runtime=nvidia=/usr/local/bin/nvidia-container-runtime")
+    if profile.vendor == "nvidia":  # registered by the NVIDIA container toolkit, only where it is installed
+        args.append("--add-runtime=nvidia=/usr/local/bin/nvidia-container-runtime")
     if profile.vendor == "ascend":
         args.append(f"--add-runtime=ascend={ASCEND_RUNTIME}")
     env = {"PATH": system.SBIN_PATH, "HOME": "/root", "GOGC": "50"}

@@ -203,11 +203,6 @@ class Fleet:
         for idx in self.index.values():
             idx.build()
 
-    def shapes(self, cluster: str) -> list[ShapeIndex]:
-        """Shape indexes of a cluster, largest devices first (then by name: deterministic)."""
-        found = [idx for (c, _), idx in self.index.items() if c == cluster]
-        return sorted(found, key=lambda i: (-i.shape[2], i.shape))
-
     def claim(self, host: HostState, devices: Iterable[DeviceState], amount: int, who: str) -> None:
         for dev in devices:
             old = dev.free

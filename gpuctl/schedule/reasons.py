@@ -20,6 +20,16 @@ from gpuctl.schedule.select import sizes
 from gpuctl.schedule.units import size
 
 NO_MEMORY = "not enough free memory on any device set"
+MEMORY_HINT = "free devices, lower what it needs (e.g. --max-model-len), or allow more devices or hosts"
+SELECTOR_HINT = "compare placement.selector with the hosts' labels (`gpuctl inventory` shows the probed ones)"
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """Why a replica could not be placed: one sentence, and what to do when that is clear."""
+
+    message: str
+    hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +81,12 @@ def shape_needs(demand: Demand, shapes: list[ShapeIndex]) -> list[ShapeNeed]:
             continue
         if tried is None:
             fixed = demand.tensor_parallel
-            problem = demand.parallel_problem(2) if fixed is None and largest > 1 else None
-            text = problem or f"has {largest} device(s) of this kind, parameters ask for {fixed or 1}"
+            if fixed is not None and fixed > largest:
+                text = (
+                    f"has {largest} device(s) of this kind, parameters ask for tensor parallel size {fixed}"
+                )
+            else:
+                text = demand.parallel_problem(fixed or 2) or "no device set of this kind suits the model"
         else:
             k, est = tried
             more = demand.parallel_problem(k + 1) if k < largest and demand.tensor_parallel is None else None
@@ -121,6 +135,18 @@ def memory_reason(
     return HostReason(
         "no accelerator devices" + ("" if demand.may_offload else " (placement.cpuOffload is off)")
     )
+
+
+def hint_for(reasons: list[HostReason]) -> str | None:
+    """What to do about the most common reason, when it is memory or labels."""
+    if not reasons:
+        return None
+    top = Counter(r.text for r in reasons).most_common(1)[0][0]
+    if top == NO_MEMORY or top.startswith(("does not fit", "context ")):
+        return MEMORY_HINT
+    if top.startswith("label "):
+        return SELECTOR_HINT
+    return None
 
 
 def sentence(subject: str, hosts: int, reasons: list[HostReason]) -> str:

@@ -136,6 +136,8 @@ class _Scheduler:
         self.cluster_hosts = Counter(h.cluster for h in self.fleet.hosts)
         self.unprobed = [h for h in self.fleet.hosts if not h.usable]
         self.failed: set[str] = set()
+        self.unplaced: dict[str, list[tuple[Request, int, str, str | None]]] = {}
+        """Deployment → replicas that fit nowhere, with the sentence and hint for each."""
 
     # ------------------------------------------------------------------ the passes
 
@@ -162,6 +164,7 @@ class _Scheduler:
         pool.sort(key=lambda item: (-sizes[id(item[0])], item[0].cluster, item[0].name, item[1]))
         for req, replica in pool:
             self._place(req, replica, masks[id(req)], shapes[id(req)])
+        self._report_unplaced()
         self.placements.sort(key=lambda p: (p.cluster, p.deployment, p.replica))
         return Schedule(self.placements, self.moved, self.kept, self.diagnostics, self.fleet, before)
 
@@ -196,8 +199,6 @@ class _Scheduler:
                 dev = host.device(key)
                 if dev is None:
                     return f"device {key} is gone from {host.name}"
-                if not dev.schedulable:
-                    return f"device {key} on {host.name} is unhealthy ({dev.device.health})"
                 problem = demand.device_problem(dev.device)
                 if problem is not None:
                     return problem
@@ -264,26 +265,21 @@ class _Scheduler:
             else:
                 self._failed(req, error)
             return
-        if isinstance(found, str):
-            current = req.current.get(replica)
-            if current:
-                self.kept[key] = f"left as it is: {found}"
-                found += "; the running replica is left as it is"
-            self.diagnostics.append(
-                Diagnostic(
-                    found,
-                    location=req.location,
-                    code="unschedulable",
-                    hint="free devices, lower the memory it needs (e.g. --max-model-len), or widen placement",
-                )
-            )
+        if isinstance(found, reasons.Unplaced):
+            message = found.message
+            if req.current.get(replica):
+                self.kept[key] = f"left as it is: {message}"
+                message += "; the running replica is left as it is"
+            self.unplaced.setdefault(req.name, []).append((req, replica, message, found.hint))
             return
         previous = {o.host: o.port for o in req.current.get(replica, [])}
         for obs in req.current.get(replica, []):
             self._release_observed(obs)
         self._commit(req, replica, found, previous)
 
-    def _search(self, req: Request, replica: int, mask: bytearray, shapes: list[ShapeIndex]) -> Choice | str:
+    def _search(
+        self, req: Request, replica: int, mask: bytearray, shapes: list[ShapeIndex]
+    ) -> Choice | reasons.Unplaced:
         demand = req.demand
         if demand.placement.devices:
             return self._pinned(req, replica, mask)
@@ -295,6 +291,19 @@ class _Scheduler:
             or select.across_hosts(search)
             or self._unschedulable(req, replica, shapes)
         )
+
+    def _report_unplaced(self) -> None:
+        """One diagnostic per deployment and reason: "qwen replicas 8-11: ..." rather than four."""
+        for failures in self.unplaced.values():
+            groups: dict[tuple[str, str | None], list[int]] = {}
+            for req, replica, message, hint in failures:
+                groups.setdefault((message.replace(_subject(req, replica), "\0"), hint), []).append(replica)
+            req = failures[0][0]
+            for (message, hint), replicas in groups.items():
+                text = message.replace("\0", _subject(req, *replicas))
+                self.diagnostics.append(
+                    Diagnostic(text, location=req.location, code="unschedulable", hint=hint)
+                )
 
     def _failed(self, req: Request, error: GpuctlError) -> str:
         """Report, once per deployment, an error of the estimator or a backend; return its text."""
@@ -314,7 +323,7 @@ class _Scheduler:
 
     # ------------------------------------------------------------------ pinned devices
 
-    def _pinned(self, req: Request, replica: int, mask: bytearray) -> Choice | str:
+    def _pinned(self, req: Request, replica: int, mask: bytearray) -> Choice | reasons.Unplaced:
         demand = req.demand
         groups = _pin_groups(demand)
         slots = (
@@ -333,10 +342,12 @@ class _Scheduler:
             return found
         subject = _subject(req, replica)
         if not problems:
-            return f"{subject}: every pinned device set is taken by another replica ({len(slots)} for " + (
-                f"{demand.deployment.spec.replicas} replicas)"
+            replicas = demand.deployment.spec.replicas
+            return reasons.Unplaced(
+                f"{subject}: all {len(slots)} pinned device sets are taken by other replicas of {replicas}",
+                hint="pin a device set per replica, or lower replicas",
             )
-        return f"{subject}: " + "; ".join(problems)
+        return reasons.Unplaced(f"{subject}: " + "; ".join(problems))
 
     def _pinned_slot(
         self, req: Request, replica: int, slot: dict[str, list[str]], mask: bytearray
@@ -501,7 +512,7 @@ class _Scheduler:
                         return k * claim_of(est)
         return demand.model.weight_bytes or 0
 
-    def _unschedulable(self, req: Request, replica: int, shapes: list[ShapeIndex]) -> str:
+    def _unschedulable(self, req: Request, replica: int, shapes: list[ShapeIndex]) -> reasons.Unplaced:
         demand = req.demand
         only = set(demand.placement.hosts) or None
         filtered = self.classes.reasons(self._verdicts(req), only, req.cluster)
@@ -516,7 +527,7 @@ class _Scheduler:
         text = reasons.sentence(_subject(req, replica), self.cluster_hosts[req.cluster], per_host)
         if demand.placement.distributed:
             text += "; no group of hosts holds it together either"
-        return text
+        return reasons.Unplaced(text, reasons.hint_for(per_host))
 
     def _unprobed_candidates(self, req: Request) -> list[str]:
         """Hosts that could not be probed but might run this deployment."""
@@ -568,7 +579,17 @@ def _pin_groups(demand: Demand) -> dict[str, list[str]]:
     return dict(sorted(groups.items()))
 
 
-def _subject(req: Request, replica: int) -> str:
-    if req.demand.deployment.spec.replicas > 1:
-        return f"{req.name} replica {replica}"
-    return req.name
+def _subject(req: Request, *replicas: int) -> str:
+    """How a message names replicas: "qwen" (the only one), "qwen replica 2", "qwen replicas 8-11"."""
+    if req.demand.deployment.spec.replicas <= 1:
+        return req.name
+    if len(replicas) == 1:
+        return f"{req.name} replica {replicas[0]}"
+    runs: list[list[int]] = []
+    for replica in sorted(replicas):
+        if runs and replica == runs[-1][-1] + 1:
+            runs[-1].append(replica)
+        else:
+            runs.append([replica])
+    listed = ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)) for run in runs)
+    return f"{req.name} replicas {listed}"

@@ -24,6 +24,7 @@ from gpuctl.schedule.capacity import DeviceState, Fleet, HostState, ShapeIndex
 from gpuctl.schedule.demand import Demand, claim_of
 
 MAX_DISTRIBUTED_HOSTS = 64
+"""Most hosts one replica may span (pipeline stages); beyond it a model is not worth serving."""
 OFFLOAD_GRANULARITY = 256 << 20
 """Free memory offered to the estimator for partial offload is rounded down to this step, so that
 hosts with nearly the same free memory share one estimate."""
@@ -40,6 +41,8 @@ class Part:
 
 @dataclass
 class Choice:
+    """A place for one replica: its parts, the estimate on their devices, and how it scored."""
+
     parts: list[Part]
     estimate: Estimate
     tensor_parallel: int = 1

@@ -108,5 +108,6 @@ def test_inventory_with_a_broken_spec_is_a_diagnostic(tmp_path: Path) -> None:
     spec.write_text("kind: Cluster\nmetadata: {name: lab}\nspec:\n  hosts: []\n  sshh: {}\n")
     result = gpuctl("inventory", "-i", str(spec))
     assert result.returncode == 1
-    assert f"{spec}: error: document 1: spec.hosts" in result.stderr
-    assert "spec.sshh" in result.stderr and "Traceback" not in result.stderr
+    assert f"{spec}:1:1: error: missing apiVersion" in result.stderr
+    assert f"{spec}:5:3: error: spec.sshh: unknown field 'sshh' (did you mean 'ssh'?)" in result.stderr
+    assert "Traceback" not in result.stderr

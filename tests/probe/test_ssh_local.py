@@ -81,6 +81,13 @@ def test_hashed_entry_is_accepted(sshd: LocalSshd, tmp_path: Path) -> None:
     assert run_on_host(target(sshd, known_hosts), "true").status == "ok"
 
 
+def test_damaged_lines_in_known_hosts_are_skipped(sshd: LocalSshd, trusted: Path) -> None:
+    """paramiko's own loader stops at a line it cannot decode; OpenSSH, and gpuctl, skip it."""
+    damaged = f"[127.0.0.1]:{sshd.port} ssh-ed25519 not-base64!\n127.0.0.1 ssh-future AAAA\n"
+    trusted.write_text(damaged + trusted.read_text())
+    assert run_on_host(target(sshd, trusted), "true").status == "ok"
+
+
 def test_changed_host_key_is_refused_naming_file_and_line(
     sshd: LocalSshd, tmp_path: Path, make_key: Callable[[str], Path]
 ) -> None:

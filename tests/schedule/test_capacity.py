@@ -71,7 +71,7 @@ def test_index_finds_the_tightest_device_and_host(build: ModuleType) -> None:
     a = build.host("a", 2, containers=[build.managed("gpuctl-x-0", "x", 0, "0", 60 * GiB)])
     b = build.host("b", 2, containers=[build.managed("gpuctl-y-0", "y", 0, "1", 40 * GiB)])
     fleet = fleet_of(b, a)
-    (idx,) = fleet.shapes("lab")
+    (idx,) = fleet.index.values()
     # One device of 15 GiB: a:0 has ~19.6 GiB free, the tightest fit.
     free, rank, slot = next(idx.devices_from(15 * GiB))
     assert free >= 15 * GiB
@@ -90,7 +90,7 @@ def test_index_finds_the_tightest_device_and_host(build: ModuleType) -> None:
 def test_mig_instances_are_never_joined(build: ModuleType) -> None:
     mig = build.host("m", [("0/0", 40448 * MiB, 11 * MiB), ("0/1", 40448 * MiB, 11 * MiB)])
     fleet = Fleet([mig], {}, [])
-    (idx,) = fleet.shapes("lab")
+    (idx,) = fleet.index.values()
     assert not idx.multi
     assert idx.max_size() == 1
     assert device_order("0/1") > device_order("0") and device_order("10") > device_order("9")

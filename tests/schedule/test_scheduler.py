@@ -203,3 +203,14 @@ def test_same_inputs_give_the_same_bytes(build: ModuleType) -> None:
     qwen = build.model("Qwen__Qwen3-8B")
     inputs = ([build.host("a", 2), build.host("b", 2)], [(build.deployment("q", qwen, replicas=3), qwen)])
     assert build.plan_for(lab, *inputs).to_json() == build.plan_for(lab, *inputs).to_json()
+
+
+def test_replicas_that_fit_nowhere_for_the_same_reason_are_one_sentence(build: ModuleType) -> None:
+    lab = build.cluster("a")
+    qwen = build.model("Qwen__Qwen3-8B")
+    plan = build.plan_for(lab, [build.host("a", 2)], [(build.deployment("q", qwen, replicas=5), qwen)])
+    assert len(plan.placements) == 2
+    (error,) = plan.errors
+    assert error.message.startswith(
+        "0/1 hosts fit q replicas 2-4: 1 × not enough free memory on any device set"
+    )

@@ -191,15 +191,23 @@ def _short_name(name: str, width: int) -> str:
     return name if len(name) <= width - 2 else name[: width - 7] + "..."
 
 
+DATE_LINE = "%a %b %e %H:%M:%S %Y       "
+"""strftime format of the table's first line (the real tool pads it with seven spaces)."""
+
+
 def table(view: HostView, now: float) -> str:
-    """The default `nvidia-smi` output: GPU table, MIG devices table, processes table."""
+    """The default `nvidia-smi` output: the date, then `table_body`."""
+    return time.strftime(DATE_LINE, time.localtime(now)) + "\n" + table_body(view)
+
+
+def table_body(view: HostView) -> str:
+    """The table without its date line: GPU table, MIG devices table, processes table."""
     driver = view.profile.nvidia_driver or ""
     modern = int(driver.split(".")[0]) >= 580
     wide = "+" + "-" * 89 + "+"
     columns = "+-----------------------------------------+------------------------+----------------------+"
     gap = "" if modern else " " * 89
     lines = [
-        time.strftime("%a %b %e %H:%M:%S %Y", time.localtime(now)) + " " * 7,
         wide,
         f"| NVIDIA-SMI {driver:<23}Driver Version: {driver:<15}CUDA Version: {view.profile.cuda_version:<9}|",
         columns if modern else "|" + columns[1:],
