@@ -1,10 +1,11 @@
-"""gpuctl's pyinfra operations and the host-side steps of a rollout.
+"""gpuctl's pyinfra operation, and the host-side steps a replica's rollout is made of.
 
 `prepare_host` is a pyinfra operation (run for every host at once by `run_ops`): it pulls the
 images and downloads the model files a host needs before any of its containers is stopped. The
-steps of a replica's rollout (start, stop, rename, remove, write files) are functions over a
-`Session`: they run while other replicas wait for readiness, and decisions between them (roll
-back or go on) are taken in Python, which a fixed list of operations cannot express.
+steps of a rollout (start a container with its files, restore or forget files, read logs) are
+functions over a `Session`: they run while other replicas wait for readiness, and the decisions
+between them (roll back or go on, see gpuctl.apply.replica) are taken in Python, which a fixed
+list of operations cannot express.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import base64
 import posixpath
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from pyinfra.api import FunctionCommand, operation
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
 
 
 @operation(is_idempotent=False)
-def prepare_host(images: list[str], fetches: list[ModelFetch], preparation: Preparation):
+def prepare_host(
+    images: list[str], fetches: list[ModelFetch], preparation: Preparation
+) -> Iterator[FunctionCommand]:
     """Pull `images` and download `fetches` on the host. A failure is recorded and the others go
     on: only the containers needing what failed are skipped."""
     for image in images:
@@ -69,6 +72,8 @@ class Preparation:
         return why
 
     def pull(self, state: State, host: Host, image: str) -> bool:
+        """Pull one image. Always True for pyinfra: a failure is recorded here, not raised, so
+        the host's other pulls and downloads go on."""
         key = f"pull {host.name} {image}"
         self.reporter.begin(key, f"{host.name}: pulling {image}")
         start = time.monotonic()
@@ -83,6 +88,8 @@ class Preparation:
         return True
 
     def fetch(self, state: State, host: Host, job: ModelFetch) -> bool:
+        """Download one model's files unless their marker says they are there (always True, as
+        `pull`)."""
         what = f"{job.source}:{job.repo}"
         key = f"fetch {host.name} {job.target}"
         start = time.monotonic()
