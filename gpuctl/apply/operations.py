@@ -14,7 +14,7 @@ import base64
 import posixpath
 import shlex
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING
 
 from pyinfra.api import FunctionCommand, operation
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 @operation(is_idempotent=False)
 def prepare_host(
     images: list[str], fetches: list[ModelFetch], preparation: Preparation
-) -> Iterator[FunctionCommand]:
+) -> Generator[FunctionCommand, None, None]:
     """Pull `images` and download `fetches` on the host. A failure is recorded and the others go
     on: only the containers needing what failed are skipped."""
     for image in images:

@@ -53,8 +53,7 @@ def serve(hub: Hub, address: str, port: int = 0) -> tuple[ThreadingHTTPServer, s
     """Start the hub in a daemon thread; the server and its URL."""
     server = ThreadingHTTPServer((address, port), _handler(hub))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    host, bound = server.server_address[:2]
-    return server, f"http://{host}:{bound}"
+    return server, f"http://{address}:{server.server_port}"
 
 
 def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
