@@ -15,11 +15,14 @@ install: $(BIN)/gpuctl
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy gpuctl
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy gpuctl
 
 schemas: install
 	$(BIN)/gpuctl schema --write schemas
