@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gpuctl.errors import Diagnostic, GpuctlError
-from gpuctl.facts import HostFacts, Inventory
-from gpuctl.spec.models import Cluster
 
 if TYPE_CHECKING:
+    from gpuctl.facts import HostFacts, Inventory
     from gpuctl.probe.ssh import Target
+    from gpuctl.spec.models import Cluster
 
 DEFAULT_INVENTORY = Path("inventory")
 GIB = 1024**3
