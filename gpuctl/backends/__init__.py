@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import ModuleType
 
-from gpuctl.backends import common, llama_box, mindie, params, sglang, vllm, voxbox
+from gpuctl.backends import common, images, llama_box, mindie, params, sglang, vllm, voxbox
 from gpuctl.backends.compat import (
     default_selector,
     device_incompatibility,
@@ -95,6 +95,9 @@ def estimate_request(
     parsed, problems = params.parse(deployment.spec.parameters)
     common.fail_on(problems)
     options = _module(backend).estimate_options(parsed, model, deployment)
+    spec = deployment.spec
+    # The estimate follows the engine version that will run: an explicit image's is unknown.
+    version = spec.backend_version or (None if spec.image else images.DEFAULT_VERSIONS.get(backend))
     return EstimateRequest(
         backend=backend,  # type: ignore[arg-type]
         device_memory=device_memory,
@@ -102,6 +105,7 @@ def estimate_request(
         pipeline_parallel=pipeline_parallel,
         cpu_offload=deployment.spec.placement.cpu_offload,
         host_memory=host_memory,
+        backend_version=version,
         **{key: value for key, value in options.items() if value is not None},
     )
 

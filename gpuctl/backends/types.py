@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gpuctl import labels
+
 
 class ContainerValue(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -107,9 +109,11 @@ class ContainerSpec(ContainerValue):
         """Stable hash of everything that defines the container (labels' own hash excluded).
 
         Secret *names* are included (adding a secret changes the container); secret values are
-        not (they are never known to the planner).
+        not (they are never known to the planner). The memory claim is bookkeeping for the
+        scheduler, not part of what runs: a new estimate (a gpuctl upgrade) must not restart a
+        running backend, so the claim and its label are left out.
         """
-        data = self.model_dump(mode="json", exclude={"labels"})
-        data["labels"] = {k: v for k, v in sorted(self.labels.items())}
+        data = self.model_dump(mode="json", exclude={"labels", "claimed_memory"})
+        data["labels"] = {k: v for k, v in sorted(self.labels.items()) if k != labels.MEMORY}
         blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

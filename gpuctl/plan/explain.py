@@ -126,7 +126,8 @@ def spec_changes(old_label: str | None, new: ContainerSpec) -> list[str]:
         elif key == "secret_env":
             out += _mapping_changes("secret", was or {}, now or {}, show_values=False)
         elif key == "claimed_memory":
-            out.append(f"claimed memory changed {size(was or 0)} → {size(now or 0)}")
+            if size(was or 0) != size(now or 0):  # a few bytes of a new estimate are not news
+                out.append(f"claimed memory changed {size(was or 0)} → {size(now or 0)}")
         elif key in ("port", "shm_size", "runtime", "ipc_host", "privileged"):
             out.append(f"{key.replace('_', ' ')} changed {was} → {now}")
         elif key == "files":
