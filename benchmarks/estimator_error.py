@@ -39,6 +39,7 @@ def main() -> None:
     weight_errors: dict[str, list[float]] = {"calibration": [], "held-out": []}
     kv_errors: dict[str, list[float]] = {"calibration": [], "held-out": []}
     below = []
+    mislabeled = []
     for case in load_cases():
         result = estimate(case.info, case.request)
         group = "held-out" if case.held_out else "calibration"
@@ -52,6 +53,10 @@ def main() -> None:
         if case.kv_tokens and result.kv_pool_tokens is not None:
             k_err = (result.kv_pool_tokens - case.kv_tokens) / case.kv_tokens * 100
             kv_errors[group].append(k_err)
+        recorded = case.request.memory_fraction
+        if case.implied_fraction and recorded and abs(case.implied_fraction - recorded) > 0.01:
+            implied = case.implied_fraction
+            mislabeled.append(f"{case.row} (recorded {recorded:g}, figures add up to {implied:.3f})")
         budget = (case.request.memory_fraction or 0.9) * min(case.request.device_memory) / GiB
         print(
             f"{case.row:>3} {'held' if case.held_out else 'cal':<5} {case.model[:44]:<44} "
@@ -74,6 +79,12 @@ def main() -> None:
             median, largest = statistics.median(kv), max(kv)
             print(f"{group:<12} KV tokens: {len(kv)} rows, |err| median {median:.2f} %, max {largest:.2f} %")
     print(f"weight estimates below the measurement: {below or 'none'}")
+    if mislabeled:
+        print(
+            "rows whose measured weights + KV + activation + non-torch do not add up to their recorded "
+            f"gpu_memory_utilization × total: {', '.join(mislabeled)}; at the recorded fraction vLLM's "
+            "own formula leaves less (or no) KV cache, so the verdict follows the recorded fraction"
+        )
     print(
         "GPUStack's rule claims weights × 1.2 + 2 GiB and says nothing about the KV cache: "
         "it cannot tell how many tokens or full-length sequences fit."

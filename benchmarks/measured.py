@@ -41,6 +41,9 @@ class Case:
     weights_gib: float | None
     kv_tokens: int | None
     kv_gib: float | None
+    implied_fraction: float | None = None
+    """vLLM rows: (weights + KV + activation + non-torch) ÷ device total, the memory fraction the
+    measured figures add up to (vLLM sizes the KV cache as fraction × total − the rest)."""
 
     @property
     def held_out(self) -> bool:
@@ -73,6 +76,15 @@ def _device_total(gpu: str) -> float | None:
     if "H100" in gpu:
         return 79.19
     return None
+
+
+def _implied_fraction(row: dict[str, str], total: float) -> float | None:
+    if row["engine"] != "vllm":
+        return None
+    parts = [_number(row[k]) for k in ("weights_gib", "kv_cache_gib", "activation_gib", "non_torch_gib")]
+    if any(part is None for part in parts) or "not stated" in row["gpu"]:
+        return None
+    return sum(part or 0 for part in parts) / total
 
 
 def load_cases() -> list[Case]:
@@ -133,6 +145,7 @@ def load_cases() -> list[Case]:
                     weights_gib=_number(row["weights_gib"]),
                     kv_tokens=int(tokens) if tokens else None,
                     kv_gib=_number(row["kv_cache_gib"]),
+                    implied_fraction=_implied_fraction(row, total),
                 )
             )
     return cases
