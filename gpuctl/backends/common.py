@@ -177,6 +177,19 @@ def address_rules(worker: Worker, host_flags: Sequence[str], port_flags: Sequenc
     ]
 
 
+PLACED = "the placement decides it"
+
+
+def parallel_rules(
+    placement: Placement, tensor_flags: Sequence[str], pipeline_flags: Sequence[str]
+) -> list[Owned]:
+    """Tensor and pipeline parallel sizes are the placement's: a user's value would contradict it."""
+    return [
+        Owned(tuple(tensor_flags), (str(placement.tensor_parallel),), "tensor parallel size", PLACED),
+        Owned(tuple(pipeline_flags), (str(placement.pipeline_parallel),), "pipeline parallel size", PLACED),
+    ]
+
+
 def bind_address(ctx: Context, worker: Worker, *flags: str) -> str:
     """The user's --host when it agrees (the host's own address), else every address."""
     given = ctx.param(*flags)

@@ -20,6 +20,7 @@ flag). Speculative decoding (`--speculative-algorithm ...`) and hierarchical KV 
 from __future__ import annotations
 
 from gpuctl.backends.common import (
+    PLACED,
     Context,
     ModelFiles,
     Owned,
@@ -33,6 +34,7 @@ from gpuctl.backends.common import (
     model_files,
     owned_conflicts,
     owned_flags,
+    parallel_rules,
     served_name_rule,
 )
 from gpuctl.backends.params import Param, argv, data_parallel_checks, find, in_range, refused, value_of
@@ -138,23 +140,12 @@ def _owned(ctx: Context, files: ModelFiles) -> list[Owned]:
     leader = ctx.leader
     rules = [
         *address_rules(leader, ["--host"], ["--port"]),
-        Owned(
-            TENSOR_PARALLEL,
-            (str(placement.tensor_parallel),),
-            "tensor parallel size",
-            "the placement decides it",
-        ),
-        Owned(
-            PIPELINE_PARALLEL,
-            (str(placement.pipeline_parallel),),
-            "pipeline parallel size",
-            "the placement decides it",
-        ),
-        Owned(("--nnodes",), (str(len(placement.workers)),), "node count", "the placement decides it"),
+        *parallel_rules(placement, TENSOR_PARALLEL, PIPELINE_PARALLEL),
+        Owned(("--nnodes",), (str(len(placement.workers)),), "node count", PLACED),
     ]
     if is_diffusion(ctx.model):
         devices = str(len(leader.devices))
-        rules.append(Owned(("--num-gpus",), (devices,), "GPU count", "the placement decides it"))
+        rules.append(Owned(("--num-gpus",), (devices,), "GPU count", PLACED))
     else:
         rules.append(served_name_rule(ctx.served_name, *SERVED_NAME))
     if ctx.distributed:

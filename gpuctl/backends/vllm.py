@@ -32,6 +32,7 @@ from gpuctl.backends.common import (
     model_files,
     owned_conflicts,
     owned_flags,
+    parallel_rules,
     served_name_rule,
 )
 from gpuctl.backends.params import Param, argv, data_parallel_checks, find, in_range, refused, value_of
@@ -138,18 +139,7 @@ def _owned(ctx: Context, leader: Worker, files: ModelFiles) -> list[Owned]:
     rules = [
         *address_rules(leader, ["--host"], ["--port"]),
         served_name_rule(ctx.served_name, *SERVED_NAME),
-        Owned(
-            TENSOR_PARALLEL,
-            (str(placement.tensor_parallel),),
-            "tensor parallel size",
-            "the placement decides it",
-        ),
-        Owned(
-            PIPELINE_PARALLEL,
-            (str(placement.pipeline_parallel),),
-            "pipeline parallel size",
-            "the placement decides it",
-        ),
+        *parallel_rules(placement, TENSOR_PARALLEL, PIPELINE_PARALLEL),
     ]
     if files.revision:
         rules.append(Owned(("--revision",), (files.revision,), "revision", "set spec.model.revision instead"))
