@@ -121,23 +121,17 @@ def _wanted(
 
 
 def _delete(obs: Observed, reason: str) -> Change:
-    return Change(
-        action="delete",
-        cluster=obs.cluster,
-        deployment=obs.deployment,
-        replica=obs.replica,
-        role=obs.role,
-        host=obs.host,
-        name=obs.name,
-        reasons=[reason],
-        devices=list(obs.devices),
-        observed=observed_value(obs),
-    )
+    return _of_observed("delete", obs, reason)
 
 
 def _leave(obs: Observed, reason: str) -> Change:
+    return _of_observed("no-op", obs, reason, spec_hash=obs.spec_hash)
+
+
+def _of_observed(action: Action, obs: Observed, reason: str, spec_hash: str | None = None) -> Change:
+    """A change about a container that is there and no deployment wants changed."""
     return Change(
-        action="no-op",
+        action=action,
         cluster=obs.cluster,
         deployment=obs.deployment,
         replica=obs.replica,
@@ -146,7 +140,7 @@ def _leave(obs: Observed, reason: str) -> Change:
         name=obs.name,
         reasons=[reason],
         devices=list(obs.devices),
-        spec_hash=obs.spec_hash,
+        spec_hash=spec_hash,
         observed=observed_value(obs),
     )
 
