@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 MAX_CHANNELS = 8
 """Commands at once on one host: sshd allows 10 sessions per connection (MaxSessions)."""
+
+KEEPALIVE_SECONDS = 5
+"""How often an idle connection sends an SSH keepalive, so a dead link is noticed (`_watch_link`)."""
 
 
 class Default:
@@ -110,6 +114,7 @@ class Session:
         def connect(name: str) -> str | None:
             try:
                 self.host(name).connect(show_errors=False, raise_exceptions=True)
+                _watch_link(self._transport(name), self.poll_timeout(name))
             except ConnectError as error:
                 return _connect_failure(self.targets[name], error)
             except Exception as error:  # a connector bug must not stop the other hosts
@@ -156,8 +161,14 @@ class Session:
                 ok, output = self.host(host).run_shell_command(StringCommand(command), **arguments)
             except Exception as error:
                 return self._lost(host, f"the connection to {host} broke ({_describe(error)})")
+            if not self._transport(host).is_active():  # the command ended because the link did
+                return self._lost(host, f"the connection to {host} broke while the command ran")
             return Output(bool(ok), output.stdout, output.stderr)
         return self._lost(host, f"{host} did not answer within {limit:g} s")
+
+    def _transport(self, host: str) -> Any:
+        """The host's paramiko Transport (pyinfra's SSH connector keeps the client)."""
+        return self.host(host).connector.client.get_transport()  # type: ignore[attr-defined]
 
     def _lost(self, host: str, why: str) -> Output:
         self.failed.setdefault(host, why)
@@ -171,8 +182,7 @@ class Session:
     def stream(self, host: str, command: str, write: Callable[[str], object]) -> bool:
         """Run a command, handing its output to `write` as it comes (for `gpuctl logs --follow`);
         True when it exits 0."""
-        transport = self.host(host).connector.client.get_transport()  # type: ignore[attr-defined]
-        channel = transport.open_session()
+        channel = self._transport(host).open_session()
         channel.exec_command(command)
         while data := channel.recv(65536):
             write(data.decode("utf-8", errors="replace"))
@@ -195,6 +205,19 @@ class Session:
         for name in self.connected:
             with contextlib.suppress(Exception):  # closing is best effort
                 self.host(name).disconnect()
+
+
+def _watch_link(transport: Any, limit: float) -> None:
+    """Make a dead link end the commands that have no time limit (pulls, downloads), which would
+    otherwise wait for TCP's own give-up, a quarter of an hour later: paramiko sends a keepalive
+    whenever the connection is idle for KEEPALIVE_SECONDS, and the kernel closes a connection
+    whose sent data stays unacknowledged for `limit` seconds (TCP_USER_TIMEOUT, Linux)."""
+    transport.set_keepalive(KEEPALIVE_SECONDS)
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    sock = transport.sock
+    if option is not None and isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):  # not a TCP socket (a proxy command): keepalives only
+            sock.setsockopt(socket.IPPROTO_TCP, option, int(limit * 1000))
 
 
 def _host_data(target: Target) -> dict[str, Any]:
