@@ -83,6 +83,17 @@ class HostInfo(Fact):
     memory_available: int
     disk_free: int | None = None
     """Free bytes on the filesystem of the cluster's modelDir (or its nearest existing parent)."""
+    ephemeral_ports: tuple[int, int] | None = None
+    """net.ipv4.ip_local_port_range: the ports outgoing connections take their local port from."""
+    reserved_ports: list[tuple[int, int]] = Field(default_factory=list)
+    """net.ipv4.ip_local_reserved_ports, as ranges: left out of `ephemeral_ports`."""
+
+    def port_is_ephemeral(self, port: int) -> bool:
+        """An outgoing connection may hold this port, and a backend then cannot bind it."""
+        if self.ephemeral_ports is None:
+            return False
+        low, high = self.ephemeral_ports
+        return low <= port <= high and not any(a <= port <= b for a, b in self.reserved_ports)
 
 
 class DriverInfo(Fact):

@@ -18,7 +18,14 @@ from gpuctl.probe.devices import amd_usage, ascend_devices, nvidia_devices
 from gpuctl.probe.parse.amd_smi import parse_amd_smi_monitor, parse_amd_smi_process, parse_amd_smi_static
 from gpuctl.probe.parse.common import Parsed, ParseError
 from gpuctl.probe.parse.docker import container_id_from_cgroup, parse_containers, parse_docker_info
-from gpuctl.probe.parse.host import parse_df, parse_key_values, parse_meminfo, parse_nproc, parse_uname
+from gpuctl.probe.parse.host import (
+    parse_df,
+    parse_key_values,
+    parse_local_ports,
+    parse_meminfo,
+    parse_nproc,
+    parse_uname,
+)
 from gpuctl.probe.parse.npu_smi import parse_npu_info, parse_npu_mapping
 from gpuctl.probe.parse.nvidia_csv import parse_compute_apps, parse_query_gpu
 from gpuctl.probe.parse.nvidia_list import parse_list
@@ -113,6 +120,14 @@ def _host_info(sections: dict[str, Section], warnings: list[str]) -> HostInfo:
         disk_free = parse_df(disk.text)
     else:
         warnings.append("cannot tell the free disk space of the model directory (`df -PB1` failed)")
+    ephemeral: tuple[int, int] | None = None
+    reserved: list[tuple[int, int]] = []
+    ports = sections.get("local-ports")
+    if ports and ports.ok:
+        try:
+            ephemeral, reserved = parse_local_ports(ports.text)
+        except ParseError as error:
+            warnings.append(str(error.diagnostics[0]))
     return HostInfo(
         hostname=_required(sections, "hostname", "hostname").strip(),
         os=os_name,
@@ -123,6 +138,8 @@ def _host_info(sections: dict[str, Section], warnings: list[str]) -> HostInfo:
         memory_total=total,
         memory_available=available,
         disk_free=disk_free,
+        ephemeral_ports=ephemeral,
+        reserved_ports=reserved,
     )
 
 

@@ -66,6 +66,9 @@ while [ ! -e "$dir" ] && [ "$dir" != / ] && [ "$dir" != . ]; do
     esac
 done
 section df df -PB1 "$dir"
+# the ports outgoing connections take, and those reserved from them: a backend cannot bind a port
+# that an outgoing connection holds (`cat`: /proc/sys files cannot be read a byte at a time)
+section local-ports cat /proc/sys/net/ipv4/ip_local_port_range /proc/sys/net/ipv4/ip_local_reserved_ports
 
 if have nvidia-smi; then
     gpus=$(section nvidia-gpus nvidia-smi "--query-gpu=$GPU_FIELDS" --format=csv,noheader,nounits ||

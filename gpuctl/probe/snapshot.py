@@ -23,7 +23,9 @@ TIMING_FIELDS = {"probe_seconds"}
 
 
 def fingerprint(inventory: Inventory) -> str:
-    hosts = [host.model_dump(mode="json", exclude=TIMING_FIELDS) for host in inventory.hosts]
+    hosts = [
+        host.model_dump(mode="json", exclude=TIMING_FIELDS, exclude_defaults=True) for host in inventory.hosts
+    ]
     canonical = json.dumps(hosts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain
+from typing import Literal
 
 from gpuctl.errors import Diagnostic, GpuctlError, Location
-from gpuctl.facts import HostFacts
+from gpuctl.facts import HostFacts, HostInfo
 from gpuctl.schedule import reasons, select
 from gpuctl.schedule.capacity import DeviceState, Fleet, HostState, ShapeIndex, holder_name
 from gpuctl.schedule.demand import Demand, claim_of
@@ -29,7 +29,7 @@ from gpuctl.schedule.observed import Observed
 from gpuctl.schedule.select import Choice, Part, Search
 from gpuctl.schedule.types import Placement, Worker
 from gpuctl.schedule.units import size
-from gpuctl.spec.models import Cluster, parse_device_ref
+from gpuctl.spec.models import Cluster, PortRange, parse_device_ref
 
 PROBED_LABELS = frozenset({"os", "arch", "accelerator"})
 
@@ -76,10 +76,17 @@ class Ports:
 
     The leader of a replica spanning hosts also gets the next port, for the backends' distributed
     init (Ray, SGLang --dist-init-addr: `gpuctl.backends.common.DIST_PORT_OFFSET`).
+
+    A new port avoids the host's ephemeral range (net.ipv4.ip_local_port_range, less its reserved
+    ports) while the cluster's range has others: an outgoing connection holding the port, even one
+    in TIME-WAIT, makes the backend fail with "Address already in use". Ports given out inside it
+    anyway are kept in `exposed`, for a warning.
     """
 
     def __init__(self, clusters: list[Cluster]) -> None:
         self.ranges = {c.metadata.name: (c.spec.port_range.start, c.spec.port_range.end) for c in clusters}
+        self.exposed: dict[str, dict[str, list[int]]] = {}
+        """Cluster → host → new ports in the host's ephemeral range."""
 
     def free(self, host: HostState) -> bool:
         """Room for two more ports on the host (a leader's pair)."""
@@ -89,25 +96,74 @@ class Ports:
 
     def take(self, host: HostState, preferred: int | None, own: set[int], span: int = 1) -> int:
         start, end = self.ranges[host.cluster]
+        info = host.facts.info
 
         def usable(port: int) -> bool:
             return all(
                 start <= p <= end and (p not in host.ports or p in own) for p in range(port, port + span)
             )
 
-        candidates = chain([preferred] if preferred is not None else [], range(start, end + 1))
-        port = next((p for p in candidates if usable(p)), None)
-        if port is None:
-            raise GpuctlError(
-                Diagnostic(
-                    f"no {span} free consecutive port(s) left in {start}-{end} on {host.name}",
-                    location=Location(host=host.name),
-                    hint="widen the cluster's spec.portRange",
-                    code="ports",
+        def safe(port: int) -> bool:
+            return info is None or not any(info.port_is_ephemeral(p) for p in range(port, port + span))
+
+        if preferred is not None and usable(preferred):
+            port = preferred
+        else:
+            fresh = (p for p in range(start, end + 1) if usable(p))
+            port = next(fresh, -1)
+            if port < 0:
+                raise GpuctlError(
+                    Diagnostic(
+                        f"no {span} free consecutive port(s) left in {start}-{end} on {host.name}",
+                        location=Location(host=host.name),
+                        hint="widen the cluster's spec.portRange",
+                        code="ports",
+                    )
                 )
-            )
+            if not safe(port) and _exposed_ports(info, start, end) == "some":
+                port = next((p for p in fresh if safe(p)), port)
+            if not safe(port):
+                self.exposed.setdefault(host.cluster, {}).setdefault(host.name, []).extend(
+                    range(port, port + span)
+                )
         host.ports.update(range(port, port + span))
         return port
+
+    def warnings(self) -> list[Diagnostic]:
+        """One warning per cluster whose new ports lie in its hosts' ephemeral port ranges."""
+        found = []
+        for cluster, hosts in sorted(self.exposed.items()):
+            start, end = self.ranges[cluster]
+            names = sorted(hosts)
+            shown = ", ".join(f"{h} ({', '.join(map(str, sorted(hosts[h])))})" for h in names[:3])
+            more = f" and {len(names) - 3} more hosts" if len(names) > 3 else ""
+            found.append(
+                Diagnostic(
+                    f"new backend ports lie in their hosts' ephemeral port range "
+                    f"(net.ipv4.ip_local_port_range) on {shown}{more}: an outgoing connection can "
+                    "hold such a port, and the backend then fails to start with 'Address already in use'",
+                    location=Location(host=names[0]),
+                    hint=f"give cluster {cluster} a spec.portRange outside that range (Linux's is "
+                    f"32768-60999; gpuctl's default {PortRange().start}-{PortRange().end} is outside it), "
+                    "or reserve the ports on its hosts: "
+                    f"sysctl -w net.ipv4.ip_local_reserved_ports={start}-{end}",
+                    severity="warning",
+                    code="ephemeral-ports",
+                )
+            )
+        return found
+
+
+def _exposed_ports(info: HostInfo | None, start: int, end: int) -> Literal["none", "some", "all"]:
+    """How much of the port range start-end the host's ephemeral range (less reserved ports) holds."""
+    if info is None or info.ephemeral_ports is None:
+        return "none"
+    low, high = info.ephemeral_ports
+    if end < low or high < start:
+        return "none"
+    if low <= start and end <= high and not any(a <= end and start <= b for a, b in info.reserved_ports):
+        return "all"
+    return "some"
 
 
 def schedule(
@@ -165,6 +221,7 @@ class _Scheduler:
         for req, replica in pool:
             self._place(req, replica, masks[id(req)], shapes[id(req)])
         self._report_unplaced()
+        self.diagnostics.extend(self.ports.warnings())
         self.placements.sort(key=lambda p: (p.cluster, p.deployment, p.replica))
         return Schedule(self.placements, self.moved, self.kept, self.diagnostics, self.fleet, before)
 

@@ -246,8 +246,8 @@ class PortRange(SpecModel):
 
     model_config = ConfigDict(title="Port range")
 
-    start: int = Field(default=40000, ge=1024, le=65535, description="First port of the range.")
-    end: int = Field(default=40999, ge=1024, le=65535, description="Last port of the range (included).")
+    start: int = Field(default=30000, ge=1024, le=65535, description="First port of the range.")
+    end: int = Field(default=30999, ge=1024, le=65535, description="Last port of the range (included).")
 
     @model_validator(mode="after")
     def _ordered(self) -> PortRange:
@@ -284,7 +284,11 @@ class ClusterSpec(SpecModel):
         examples=["/data/models"],
     )
     port_range: PortRange = Field(
-        default_factory=PortRange, description="Ports gpuctl may assign to backends on each host."
+        default_factory=PortRange,
+        description="Ports gpuctl may assign to backends on each host. Keep it out of the hosts' "
+        "ephemeral port range (Linux: 32768-60999, `net.ipv4.ip_local_port_range`) or reserve it "
+        "there (`net.ipv4.ip_local_reserved_ports`): a backend cannot bind a port that an outgoing "
+        "connection holds. The plan warns when a port it gives out lies in that range.",
     )
 
 

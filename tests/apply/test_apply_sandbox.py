@@ -304,7 +304,7 @@ def test_status_logs_request_and_destroy(fleet) -> None:
     assert status.code == 0, status.stderr
     rows = {row["deployment"]: row for row in json.loads(status.stdout)["containers"]}
     assert rows["chat"]["ready"] == "yes" and rows["chat"]["state"] == "running"
-    assert rows["chat"]["endpoint"] == f"http://{fleet.address('nvidia-8xh100')}:40000"
+    assert rows["chat"]["endpoint"] == f"http://{fleet.address('nvidia-8xh100')}:30000"
     assert rows["chat"]["devices"] == "0" and rows["gguf"]["devices"] == "cpu"
     text = fleet.gpuctl("status", "-i", str(fleet.inventory)).stdout
     assert "DEPLOYMENT" in text and "qwen" in text

@@ -17,7 +17,14 @@ from gpuctl.probe.assemble import GPU_FIELDS, host_facts
 from gpuctl.probe.parse.amd_smi import parse_amd_smi_monitor, parse_amd_smi_process, parse_amd_smi_static
 from gpuctl.probe.parse.common import ParseError, to_bytes
 from gpuctl.probe.parse.docker import container_id_from_cgroup, parse_containers, parse_docker_info
-from gpuctl.probe.parse.host import parse_df, parse_key_values, parse_meminfo, parse_nproc, parse_uname
+from gpuctl.probe.parse.host import (
+    parse_df,
+    parse_key_values,
+    parse_local_ports,
+    parse_meminfo,
+    parse_nproc,
+    parse_uname,
+)
 from gpuctl.probe.parse.npu_smi import parse_npu_details, parse_npu_info, parse_npu_mapping
 from gpuctl.probe.parse.nvidia_csv import parse_compute_apps, parse_query_gpu
 from gpuctl.probe.parse.nvidia_list import parse_list
@@ -130,6 +137,24 @@ def test_host_parsers() -> None:
     )
     with pytest.raises(ParseError):
         parse_nproc("zero")
+    # /proc/sys/net/ipv4/ip_local_port_range, then ip_local_reserved_ports (empty when none)
+    assert parse_local_ports("32768\t60999\n\n") == ((32768, 60999), [])
+    assert parse_local_ports("1024 65000\n8080,30000-30999\n") == (
+        (1024, 65000),
+        [(8080, 8080), (30000, 30999)],
+    )
+    for garbled in ("32768\n", "a b\n", "32768 60999\n30000-x\n"):
+        with pytest.raises(ParseError):
+            parse_local_ports(garbled)
+
+
+def test_local_ports_become_host_facts_and_garbled_ones_a_warning() -> None:
+    facts = _facts(_sections(**{"local-ports": Section("32768\t60999\n30000-30999\n", 0)}))
+    assert facts.info.ephemeral_ports == (32768, 60999) and facts.info.reserved_ports == [(30000, 30999)]
+    assert facts.info.port_is_ephemeral(40000) and not facts.info.port_is_ephemeral(30500)
+    garbled = _facts(_sections(**{"local-ports": Section("32768\n", 0)}))
+    assert garbled.status == "ok" and garbled.info.ephemeral_ports is None
+    assert "ip_local_port_range" in garbled.warnings[0]
 
 
 def _sections(**overrides: Section | None) -> dict[str, Section]:
@@ -241,6 +266,7 @@ def test_mangled_output_never_raises_anything_but_a_parse_error(
                 "nproc",
                 "meminfo",
                 "df",
+                "local-ports",
                 "os-release",
                 "nvidia-gpus",
                 "nvidia-list",

@@ -10,6 +10,7 @@ from types import ModuleType
 
 from gpuctl.facts import GpuProcess
 from gpuctl.plan.model import Plan
+from gpuctl.spec.models import Cluster
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -215,3 +216,36 @@ def test_replicas_that_fit_nowhere_for_the_same_reason_are_one_sentence(build: M
     assert error.message.startswith(
         "0/1 hosts fit q replicas 2-4: 1 × not enough free memory on any device set"
     )
+
+
+def test_new_ports_avoid_the_hosts_ephemeral_range_and_a_forced_one_is_a_warning(build: ModuleType) -> None:
+    """An outgoing connection can hold a port of the ephemeral range (net.ipv4.ip_local_port_range):
+    new backends get ports outside it, and a warning when the cluster's range leaves no choice."""
+    qwen = build.model("Qwen__Qwen3-8B")
+    host = build.host("a", 2)
+    assert host.info is not None
+    # ports 29000-30500 are ephemeral but 30001, reserved: 30001, then 30501, are the safe ones
+    info = host.info.model_copy(
+        update={"ephemeral_ports": (29000, 30500), "reserved_ports": [(30001, 30001)]}
+    )
+    some = host.model_copy(update={"info": info})
+    lab = build.cluster("a")
+    plan = build.plan_for(lab, [some], [(build.deployment("q", qwen, replicas=2), qwen)])
+    assert sorted(c.container.port for c in plan.changes if c.container) == [30001, 30501]
+    assert [d for d in plan.diagnostics if d.code == "ephemeral-ports"] == []
+
+    narrow = Cluster.model_validate(
+        {
+            "metadata": {"name": "lab"},
+            "spec": {
+                "hosts": [{"name": "a", "address": "10.0.0.1"}],
+                "portRange": {"start": 30000, "end": 30002},
+            },
+        }
+    )
+    plan = build.plan_for(narrow, [some], [(build.deployment("q", qwen, replicas=2), qwen)])
+    assert sorted(c.container.port for c in plan.changes if c.container) == [30000, 30001]  # 30001 first
+    (warning,) = plan.diagnostics
+    assert warning.severity == "warning" and warning.code == "ephemeral-ports"
+    assert "ephemeral port range (net.ipv4.ip_local_port_range) on a (30000)" in warning.message
+    assert "net.ipv4.ip_local_reserved_ports=30000-30002" in (warning.hint or "")

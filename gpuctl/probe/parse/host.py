@@ -1,4 +1,5 @@
-"""Host facts: /etc/os-release, `uname -s -r -m`, `nproc`, /proc/meminfo, `df -PB1 DIR`."""
+"""Host facts: /etc/os-release, `uname -s -r -m`, `nproc`, /proc/meminfo, `df -PB1 DIR`, and the
+ephemeral and reserved local port ranges (/proc/sys/net/ipv4/ip_local_{port_range,reserved_ports})."""
 
 from __future__ import annotations
 
@@ -77,3 +78,29 @@ def parse_df(text: str) -> int:
     if available is None:
         raise ParseError("df -PB1", f"cannot read {lines[-1]!r}")
     return available
+
+
+def parse_local_ports(text: str) -> tuple[tuple[int, int], list[tuple[int, int]]]:
+    """Two lines: ip_local_port_range ("32768\t60999") and ip_local_reserved_ports ("8080,40000-40999",
+    often empty) → (ephemeral range, reserved ranges)."""
+    lines = [*clean_text(text).split("\n"), ""]
+    words = lines[0].split()
+    if len(words) != 2:
+        raise ParseError("ip_local_port_range", f"expected two port numbers, got {lines[0][:40]!r}")
+    low, high = _port_range(words, "ip_local_port_range")
+    reserved = [
+        _port_range(item.split("-", 1), "ip_local_reserved_ports")
+        for item in lines[1].replace(" ", "").split(",")
+        if item
+    ]
+    return (low, high), reserved
+
+
+def _port_range(words: list[str], source: str) -> tuple[int, int]:
+    """["32768", "60999"] or ["8080"] → (first, last)."""
+    numbers = [to_int(word) for word in words]
+    if not 1 <= len(numbers) <= 2 or any(n is None for n in numbers):
+        raise ParseError(source, f"not a port or port range: {' '.join(words)[:40]!r}")
+    first, last = numbers[0], numbers[-1]
+    assert first is not None and last is not None
+    return first, last
