@@ -121,10 +121,17 @@ def _accelerator_incompatibility(backend: str, model: ModelInfo, host: HostFacts
     if backend == "voxbox":
         if vendor in ("amd", "ascend"):
             return f"VoxBox runs on NVIDIA GPUs or on the CPU; host {name} has {has}"
-        row = voxbox_model(model.source)
-        arch = host.info.arch if host.info else None
-        if row and arch and arch not in row.platforms:
-            return f"{row.name} runs only on {'/'.join(row.platforms)} hosts; host {name} is {arch}"
+        return voxbox_platform_incompatibility(model, host)
+    return None
+
+
+def voxbox_platform_incompatibility(model: ModelInfo, host: HostFacts) -> str | None:
+    """Why VoxBox cannot run this model on the host's architecture (seed 000's table: CosyVoice
+    and Dia on AMD64 only)."""
+    row = voxbox_model(model.source)
+    arch = host.info.arch if host.info else None
+    if row and arch and arch not in row.platforms:
+        return f"{row.name} runs only on {'/'.join(row.platforms)} hosts; host {host.host} is {arch}"
     return None
 
 

@@ -4,7 +4,8 @@ GPUStack publishes its backends as `gpustack/runner` images tagged
 `{ACCEL}{ACCEL_VERSION}[-{VARIANT}]-{SERVICE}{SERVICE_VERSION}` (gpustack-runner's naming
 convention), e.g. `gpustack/runner:cuda12.8-vllm0.11.0` or `gpustack/runner:cann8.2-910b-mindie2.1.rc2`.
 gpuctl pins one backend version per backend (overridable per deployment with `backendVersion`, or
-replaced entirely with `image`) and one accelerator toolkit per accelerator kind.
+replaced entirely with `image`) and one accelerator toolkit per accelerator kind; where runner
+publishes no image of that version for the toolkit, ACCELERATOR_VERSIONS pins one that exists.
 
 llama-box is published upstream as release binaries, not as a runner image; gpuctl names its image
 with the same scheme (`gpustack/runner:cuda12.8-llama-box0.0.154`) so that a registry mirror can
@@ -29,6 +30,15 @@ DEFAULT_VERSIONS: dict[str, str] = {
     "voxbox": "0.0.20",
     "llama-box": "0.0.154",
 }
+
+ACCELERATOR_VERSIONS: dict[tuple[str, Accelerator], str] = {
+    ("vllm", "ascend-310p"): "0.10.0",
+    ("sglang", "amd"): "0.5.6.post2",
+    ("sglang", "ascend-910b"): "0.5.2",
+}
+"""Where gpustack/runner publishes no image of DEFAULT_VERSIONS for the accelerator's toolkit
+(runner's release list: CANN 8.2 310P carries vLLM up to 0.10.0, CANN 8.2 910B SGLang up to
+0.5.2, ROCm 7.0 SGLang from 0.5.6.post2), the version gpuctl pins there instead."""
 
 TOOLKITS: dict[Accelerator, str] = {
     "nvidia": "cuda12.8",
@@ -76,7 +86,8 @@ def default_image(backend: str, accelerator: Accelerator, version: str | None = 
     if backend == "voxbox" and accelerator == "cpu":
         accelerator = "nvidia"
     toolkit = TOOLKITS[accelerator]
-    return f"{NAMESPACE}:{toolkit}-{SERVICE_TAGS[backend]}{version or DEFAULT_VERSIONS[backend]}"
+    pinned = ACCELERATOR_VERSIONS.get((backend, accelerator), DEFAULT_VERSIONS[backend])
+    return f"{NAMESPACE}:{toolkit}-{SERVICE_TAGS[backend]}{version or pinned}"
 
 
 def with_mirror(image: str, mirror: str | None) -> str:

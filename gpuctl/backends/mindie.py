@@ -280,7 +280,21 @@ def build_config(
 
 
 def _plugin(v: Values, deploy: dict[str, object], schedule: dict[str, object]) -> dict[str, object] | None:
-    """The one plugin MindIE runs (mindie_flags.PLUGINS are mutually exclusive)."""
+    """plugin_params: the feature plugin (at most one, mindie_flags.EXCLUSIVE_PLUGINS), with prefix
+    caching added to its plugin_type when both are on (`"mtp,prefix_cache"`, MindIE's syntax)."""
+    plugin = _feature_plugin(v, deploy, schedule)
+    if not v["--enable-prefix-caching"]:
+        return plugin
+    schedule["enablePrefixCache"] = True
+    if plugin is None:
+        return {"plugin_type": "prefix_cache"}
+    return plugin | {"plugin_type": f"{plugin['plugin_type']},prefix_cache"}
+
+
+def _feature_plugin(
+    v: Values, deploy: dict[str, object], schedule: dict[str, object]
+) -> dict[str, object] | None:
+    """Split fuse, memory decoding, lookahead or MTP, with the settings each needs elsewhere."""
     if v["--enable-split"]:
         schedule |= {
             "enableSplit": True,
@@ -304,9 +318,6 @@ def _plugin(v: Values, deploy: dict[str, object], schedule: dict[str, object]) -
         return {"plugin_type": "la", "level": level, "window": window, "guess_set_size": guesses}
     if v["--enable-multi-token-prediction"]:
         return {"plugin_type": "mtp", "num_speculative_tokens": v["--multi-token-prediction-tokens"]}
-    if v["--enable-prefix-caching"]:
-        schedule["enablePrefixCache"] = True
-        return {"plugin_type": "prefix_cache"}
     return None
 
 

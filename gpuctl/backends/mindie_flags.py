@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -171,14 +172,20 @@ FLAGS: tuple[Flag, ...] = (
 BY_NAME: dict[str, Flag] = {flag.name: flag for flag in FLAGS}
 _BY_FLAG: dict[str, Flag] = {name: flag for flag in FLAGS for name in (flag.name, *flag.aliases)}
 
-PLUGINS = (
+EXCLUSIVE_PLUGINS = (
     "--enable-split",
     "--enable-memory-decoding",
     "--enable-lookahead",
     "--enable-multi-token-prediction",
-    "--enable-prefix-caching",
 )
-"""Features that each occupy MindIE's single ModelConfig.plugin_params: at most one at a time."""
+"""Plugins of ModelConfig.plugin_params of which at most one runs (GPUStack refuses every pair)."""
+
+PREFIX_CACHING = "--enable-prefix-caching"
+"""The plugin that combines with any one of the others: MindIE lists plugins comma-separated
+(`"plugin_type": "mtp,prefix_cache"`; MindIE's Prefix Cache guide names split fuse, MTP and
+parallel decoding as compatible), and GPUStack accepts these pairs."""
+
+PLUGINS = (*EXCLUSIVE_PLUGINS, PREFIX_CACHING)
 
 
 @dataclass(frozen=True)
@@ -234,18 +241,33 @@ def validate(parsed: Parsed, values: Values) -> list[Diagnostic]:
 
 
 def range_text(flag: Flag, values: Values) -> str:
-    """The allowed range as the seed writes it, with referenced flags' effective values."""
+    """The allowed range as the seed writes it, with referenced flags' effective values (or their
+    names alone where `values` does not have them yet)."""
     if flag.rule == "power-of-2":
         return "a power of 2"
     if flag.rule == "power-of-2-or-disabled":
         return "-1 or a power of 2"
     low = "-inf" if flag.low is None else _number(flag.low)
     if flag.high_ref:
-        high = f"{flag.high_ref} = {values.get(flag.high_ref)}"
+        ref = values.get(flag.high_ref)
+        high = flag.high_ref if ref is None else f"{flag.high_ref} = {ref}"
     else:
         high = "*" if flag.high is None else _number(flag.high)
     text = f"{'(' if flag.low_open else '['}{low}, {high}{')' if flag.high_open or high == '*' else ']'}"
     return f"multiples of 16 in {text}" if flag.rule == "multiple-of-16" else text
+
+
+def allowed_text(flag: Flag, values: Values) -> str:
+    """What a flag accepts, for messages about any bad value: its choices, its range, or its shape."""
+    if flag.choices:
+        return ", ".join(str(choice) for choice in flag.choices)
+    if flag.kind == "bool":
+        return f"{flag.name} or --no-{flag.name[2:]}" if flag.negatable else f"{flag.name} alone"
+    if flag.kind == "json":
+        return "a JSON object or array" if flag.name == "--models" else "a JSON object"
+    if flag.low is not None or flag.high is not None or flag.high_ref or flag.rule:
+        return range_text(flag, values)
+    return "an integer" if flag.kind == "int" else "a number"
 
 
 def _number(value: float) -> str:
@@ -271,34 +293,47 @@ def _unknown(param: Param) -> Diagnostic:
 
 
 def _convert(flag: Flag, param: Param, negated: bool) -> tuple[object, Diagnostic | None]:
+    """The value as the flag's kind; a bad one is refused with the flag, the value and what the
+    flag allows (ranges naming other flags show their names: their values are not known yet)."""
+    allowed = allowed_text(flag, {})
     if flag.kind == "bool":
         if param.values:
-            return None, Diagnostic(
-                f"{param.flag} takes no value (got {param.value!r})", path=param.path, code="parameter-value"
-            )
+            return None, _bad_value(param, "takes no value", allowed, "parameter-value")
         return not negated, None
     text = param.value
     if text is None:
-        return None, Diagnostic(f"{param.flag} needs a value", path=param.path, code="parameter-value")
+        return None, Diagnostic(
+            f"MindIE parameter {param.flag} needs a value: allowed {allowed}",
+            path=param.path,
+            code="parameter-value",
+        )
+    value = _parse(flag, text)
+    if value is None:
+        noun = {"int": "an integer", "float": "a finite number", "json": "valid JSON of that shape"}
+        return None, _bad_value(param, f"is not {noun.get(flag.kind, 'valid')}", allowed, "parameter-value")
+    if flag.choices and value not in flag.choices:
+        return None, _bad_value(param, "is out of range", allowed, "parameter-out-of-range")
+    return value, None
+
+
+def _parse(flag: Flag, text: str) -> object:
+    """The value, or None when the text is not of the flag's kind (NaN and infinities included:
+    every comparison with NaN is false, so it would pass any range)."""
     try:
         value = _CONVERTERS[flag.kind](text)
     except ValueError:
-        noun = {"int": "an integer", "float": "a number", "json": "valid JSON"}.get(flag.kind, "valid")
-        return None, Diagnostic(
-            f"{param.flag} value {text!r} is not {noun}", path=param.path, code="parameter-value"
-        )
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if flag.kind == "json" and not isinstance(value, dict | list if flag.name == "--models" else dict):
-        return None, Diagnostic(
-            f"{param.flag} must be a JSON object, got {text!r}", path=param.path, code="parameter-value"
-        )
-    if flag.choices and value not in flag.choices:
-        allowed = ", ".join(str(choice) for choice in flag.choices)
-        return None, Diagnostic(
-            f"{param.flag}={text} is not allowed: choose one of {allowed}",
-            path=param.path,
-            code="parameter-out-of-range",
-        )
-    return value, None
+        return None
+    return value
+
+
+def _bad_value(param: Param, what: str, allowed: str, code: str) -> Diagnostic:
+    return Diagnostic(
+        f"MindIE parameter {param.shown()} {what}: allowed {allowed}", path=param.path, code=code
+    )
 
 
 _CONVERTERS: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "str": str, "json": json.loads}
@@ -374,10 +409,12 @@ def _cross_checks(parsed: Parsed, values: Values) -> list[Diagnostic]:
 def _feature_checks(parsed: Parsed, values: Values) -> list[Diagnostic]:
     """Mutually exclusive features (seed: e.g. prefix caching with context extension)."""
     given = parsed.given
-    on = [name for name in PLUGINS if values[name]]
+    exclusive = [name for name in EXCLUSIVE_PLUGINS if values[name]]
     problems = [
-        _exclusive(given, a, b, "each needs MindIE's single plugin_params") for a, b in itertools.pairwise(on)
+        _exclusive(given, a, b, "MindIE runs one of split fuse, memory decoding, lookahead and MTP")
+        for a, b in itertools.pairwise(exclusive)
     ]
+    on = [name for name in PLUGINS if values[name]]
     if values["--rope-scaling"]:
         problems += [
             _exclusive(given, "--rope-scaling", name, "MindIE cannot extend the context with it")

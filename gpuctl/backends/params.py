@@ -12,6 +12,7 @@ are dropped so that gpuctl's copy is the only one.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -136,11 +137,15 @@ def number(param: Param, kind: type[int] | type[float]) -> tuple[float | int | N
             f"{param.flag} needs a value ({noun})", path=param.path, code="parameter-value"
         )
     try:
-        return kind(text), None
+        value = kind(text)
     except ValueError:
+        value = None
+    if value is None or not math.isfinite(value):
+        # NaN compares false with every bound, so it would pass any range check.
         return None, Diagnostic(
             f"{param.flag} value {text!r} is not {noun}", path=param.path, code="parameter-value"
         )
+    return value, None
 
 
 def in_range(

@@ -22,9 +22,10 @@ from gpuctl.backends.common import (
     model_files,
     owned_conflicts,
 )
+from gpuctl.backends.compat import voxbox_platform_incompatibility
 from gpuctl.backends.params import Param, refused
 from gpuctl.backends.types import ContainerSpec
-from gpuctl.errors import Diagnostic
+from gpuctl.errors import Diagnostic, Location
 from gpuctl.models.info import ModelInfo
 from gpuctl.spec.models import ModelDeployment
 
@@ -97,6 +98,12 @@ def render(ctx: Context) -> list[ContainerSpec]:
     problems = check(ctx.deployment, ctx.params) + owned_conflicts(ctx.params, owned)
     if len(devices) > 1:
         problems.append(Diagnostic(f"VoxBox runs {ctx.name} on one GPU; the placement gives {len(devices)}"))
+    platform = voxbox_platform_incompatibility(ctx.model, ctx.facts(worker))
+    if platform:
+        # The scheduler never places it there; a placement made by hand must not slip through.
+        problems.append(
+            Diagnostic(platform, location=Location(host=worker.host), code="platform-unsupported")
+        )
     access = device_access(worker, devices)
     env, env_problems = merge_env(ctx.deployment.spec, defaults={}, owned=dict(files.env) | access.env)
     fail_on(problems + env_problems)

@@ -90,6 +90,50 @@ ILL_FORMED: dict[str, str] = {
     "--enable-buffer-response": "1",
 }
 
+# flag → values at the edges of the seed's range (and every choice), which must be accepted.
+BOUNDARIES: dict[str, list[str]] = {
+    "--log-level": ["Verbose", "Info", "Warning", "Warn", "Error", "Debug"],
+    "--max-link-num": ["1", "1000"],
+    "--token-timeout": ["1", "3600"],
+    "--e2e-timeout": ["1", "3600"],
+    "--max-seq-len": ["1", "1048576"],
+    "--max-input-token-len": ["1", "8192"],
+    "--cpu-mem-size": ["0", "64"],
+    "--npu-memory-fraction": ["0.01", "1"],
+    "--async-scheduler-wait-time": ["1", "3600"],
+    "--cache-block-size": ["1", "16", "512"],
+    "--max-prefill-batch-size": ["1", "200"],
+    "--max-prefill-tokens": ["8192"],
+    "--prefill-time-ms-per-req": ["0", "1000"],
+    "--prefill-policy-type": ["0", "1", "2", "3"],
+    "--max-batch-size": ["1", "5000"],
+    "--max-iter-times": ["1", "8192"],
+    "--decode-time-ms-per-req": ["0", "1000"],
+    "--decode-policy-type": ["0", "1", "2", "3"],
+    "--max-preempt-count": ["0", "200"],
+    "--max-queue-delay-microseconds": ["500", "1000000"],
+    "--max-first-token-wait-time": ["0", "3600000"],
+    "--dtype": ["auto", "half", "float16", "bfloat16", "float", "float32"],
+    "--rope-theta": ["1000000", "0.5"],
+    "--policy-type": ["0", "4", "5", "6", "7"],
+    "--split-chunk-tokens": ["16", "8192"],
+    "--split-start-batch-size": ["0", "200"],
+    "--memory-decoding-length": ["1", "16"],
+    "--lookahead-level": ["3", "16"],
+    "--lookahead-window": ["1", "16"],
+    "--lookahead-guess-set-size": ["1", "16"],
+    "--multi-token-prediction-tokens": ["1", "8"],
+    "--pipeline-parallel-size": ["1", "2"],
+    "--data-parallel-size": ["-1", "1", "2", "8"],
+    "--context-parallel-size": ["-1", "1", "2"],
+    "--tensor-parallel-size": ["-1", "1", "16"],
+    "--sequence-parallel-size": ["-1", "1"],
+    "--moe-expert-parallel-size": ["-1", "1", "4"],
+    "--moe-tensor-parallel-size": ["-1", "1", "8"],
+    "--prefill-expected-time-ms": ["1"],
+    "--decode-expected-time-ms": ["1"],
+}
+
 SHORT_ALIASES = {
     "--pipeline-parallel-size": "-pp",
     "--data-parallel-size": "-dp",
@@ -243,6 +287,71 @@ def test_ill_formed_value_is_refused(build: ModuleType, flag: str, value: str) -
     assert len(problems) == 1
     assert flag in problems[0].message
     assert value in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [(flag, value) for flag, values in BOUNDARIES.items() for value in values]
+)
+def test_values_at_the_edges_of_the_range_are_accepted(build: ModuleType, flag: str, value: str) -> None:
+    problems = backends.check_parameters(_deployment(build, [f"{flag}={value}"]), "mindie")
+    assert [str(p) for p in problems if p.severity == "error"] == []
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "allowed"),
+    [
+        ("--max-link-num", "ten", "allowed [1, 1000]"),
+        ("--max-link-num", "1.5", "allowed [1, 1000]"),
+        ("--npu-memory-fraction", "nan", "allowed (0, 1]"),
+        ("--rope-theta", "inf", "allowed (0, *)"),
+        ("--max-preempt-count", "x", "allowed [0, --max-batch-size]"),
+        ("-tp", "two", "allowed -1 or a power of 2"),
+        ("--kv-pool-config", "[1]", "allowed a JSON object"),
+        ("--enable-split", "true", "allowed --enable-split or --no-enable-split"),
+        ("--trust-remote-code", "1", "allowed --trust-remote-code alone"),
+    ],
+)
+def test_ill_typed_value_names_what_is_allowed(
+    build: ModuleType, flag: str, value: str, allowed: str
+) -> None:
+    [problem] = backends.check_parameters(_deployment(build, [f"{flag}={value}"]), "mindie")
+    assert f"{flag}={value}" in problem.message and allowed in problem.message, problem.message
+
+
+def test_switches_accept_their_negation(build: ModuleType) -> None:
+    switches = [flag.name for flag in mindie_flags.FLAGS if flag.negatable]
+    parameters = [f"--no-{name[2:]}" for name in switches]
+    assert backends.check_parameters(_deployment(build, parameters), "mindie") == []
+    config, _, _ = _render(build, ["--enable-split", "--no-enable-split"])
+    assert "enableSplit" not in config["BackendConfig"]["ScheduleConfig"]
+
+
+@pytest.mark.parametrize(
+    ("feature", "plugin"),
+    [
+        (["--enable-split"], {"plugin_type": "splitfuse,prefix_cache"}),
+        (
+            ["--enable-multi-token-prediction", "--multi-token-prediction-tokens=2"],
+            {"plugin_type": "mtp,prefix_cache", "num_speculative_tokens": 2},
+        ),
+        (
+            ["--enable-lookahead"],
+            {"plugin_type": "la,prefix_cache", "level": 4, "window": 5, "guess_set_size": 5},
+        ),
+        (
+            ["--enable-memory-decoding"],
+            {"plugin_type": "memory_decoding,prefix_cache", "decoding_length": 16, "dynamic_algo": False},
+        ),
+    ],
+)
+def test_prefix_caching_combines_with_one_other_plugin(
+    build: ModuleType, feature: list[str], plugin: dict[str, Any]
+) -> None:
+    """MindIE lists plugins comma-separated ("mtp,prefix_cache"); GPUStack accepts these pairs."""
+    config, _, _ = _render(build, [*feature, "--enable-prefix-caching"])
+    model_config = config["BackendConfig"]["ModelDeployConfig"]["ModelConfig"][0]
+    assert json.loads(model_config["plugin_params"]) == plugin
+    assert config["BackendConfig"]["ScheduleConfig"]["enablePrefixCache"] is True
 
 
 @pytest.mark.parametrize("flag", DEFAULTS)

@@ -71,6 +71,9 @@ def test_a_value_without_a_flag_is_an_error() -> None:
             "--gpu-memory-utilization=1.5 is out of range: allowed (0, 1]",
         ),
         ("vllm", ["--max-model-len", "lots"], "--max-model-len value 'lots' is not an integer"),
+        # NaN compares false with both bounds: it must not pass as "in range"
+        ("vllm", ["--gpu-memory-utilization=nan"], "--gpu-memory-utilization value 'nan' is not a number"),
+        ("sglang", ["--mem-fraction-static=inf"], "--mem-fraction-static value 'inf' is not a number"),
         (
             "vllm",
             ["--served-model-name=x"],
