@@ -29,6 +29,7 @@ from gpuctl.probe.parse.host import (
 from gpuctl.probe.parse.npu_smi import parse_npu_info, parse_npu_mapping
 from gpuctl.probe.parse.nvidia_csv import parse_compute_apps, parse_query_gpu
 from gpuctl.probe.parse.nvidia_list import parse_list
+from gpuctl.probe.parse.nvidia_records import GpuRecord
 from gpuctl.probe.parse.nvidia_table import parse_table
 from gpuctl.probe.parse.rocm_smi import parse_rocm_smi_json
 from gpuctl.probe.parse.sections import Section
@@ -186,8 +187,9 @@ def _nvidia(sections: dict[str, Section], containers: dict[int, str], warnings: 
         if "no devices were found" in (query.text + query.stderr).lower():
             warnings.append("nvidia-smi is installed but finds no GPU")
             return [], [], DriverInfo()
-        raise _vendor_failure(query, "nvidia-smi --query-gpu", "NVIDIA GPUs")
-    gpus = parse_query_gpu(query.text, fields)
+        gpus = _gpus_from_table(sections, query, warnings)
+    else:
+        gpus = parse_query_gpu(query.text, fields)
     warnings += gpus.warnings
     if not gpus.value and query.text.strip():
         why = gpus.warnings[0] if gpus.warnings else "no GPU rows"
@@ -211,6 +213,26 @@ def _nvidia(sections: dict[str, Section], containers: dict[int, str], warnings: 
         cuda_version=table.cuda_version if table else None,
     )
     return *merged.value, drivers
+
+
+def _gpus_from_table(
+    sections: dict[str, Section], query: Section, warnings: list[str]
+) -> Parsed[list[GpuRecord]]:
+    """GPUs from the default table when the driver refuses the query's field list.
+
+    Drivers before 450 know no `mig.mode.current` (nor, before 510, `compute_cap`), so both of the
+    probe's queries fail on a host whose GPUs work; the table the probe also takes names them, with
+    their memory, and docker --gpus takes their indexes. Any other failure is the driver's."""
+    table = sections.get("nvidia-table")
+    if "not a valid field" in (query.text + query.stderr) and table is not None and table.ok:
+        gpus = parse_table(table.text).value.gpus
+        if gpus:
+            warnings.append(
+                f"`nvidia-smi --query-gpu` refused its fields ({query.error()}): the driver predates "
+                "them; the GPUs are read from the `nvidia-smi` table (no UUIDs or compute capability)"
+            )
+            return Parsed(gpus)
+    raise _vendor_failure(query, "nvidia-smi --query-gpu", "NVIDIA GPUs")
 
 
 def _optional(

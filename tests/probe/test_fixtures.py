@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from gpuctl.probe.devices import nvidia_devices
+from gpuctl.probe.devices import ascend_devices, nvidia_devices
 from gpuctl.probe.parse.amd_smi import (
     parse_amd_smi_monitor,
     parse_amd_smi_process,
     vram_bytes,
 )
+from gpuctl.probe.parse.docker import parse_docker_info
 from gpuctl.probe.parse.npu_smi import parse_npu_details, parse_npu_info, parse_npu_mapping
 from gpuctl.probe.parse.nvidia_csv import parse_compute_apps, parse_query_gpu
 from gpuctl.probe.parse.nvidia_list import parse_list
@@ -161,13 +162,18 @@ def _capture(text: str) -> dict:
 
 
 def _npu_info(text: str) -> dict:
-    info = parse_npu_info(text).value
+    parsed = parse_npu_info(text)
+    info = parsed.value
+    devices, processes = ascend_devices(info).value
     return {
         "version": info.version,
         "chips": [(c.npu_id, c.chip_id, c.logic_id, c.name, c.health) for c in info.chips],
         "total_mib": [mib(c.memory_total) for c in info.chips],
         "used_mib": [mib(c.memory_used) for c in info.chips],
         "processes": len(info.processes),
+        "device_keys": [d.key for d in devices],
+        "first_processes": [(p.device_key, p.pid, p.name, mib(p.used_memory)) for p in processes[:2]],
+        "warnings": len(parsed.warnings),
     }
 
 
@@ -218,6 +224,16 @@ def _amd_process(text: str) -> dict:
     }
 
 
+def _docker_info(text: str) -> dict:
+    info = parse_docker_info(text)
+    return {
+        "reachable": info.reachable,
+        "server_version": info.server_version,
+        "runtimes": info.runtimes,
+        "gpus_supported": info.gpus_supported,
+    }
+
+
 KINDS: dict[str, Callable[..., dict]] = {
     "query-gpu": _query_gpu,
     "pdsh": _pdsh,
@@ -235,6 +251,7 @@ KINDS: dict[str, Callable[..., dict]] = {
     "amd-vram": _amd_vram,
     "amd-monitor": _amd_monitor,
     "amd-process": _amd_process,
+    "docker-info": _docker_info,
 }
 
 
@@ -259,6 +276,15 @@ CASES: dict[str, Case] = {
     }),
     "amd/localai-pr-7761__rx6800+raphael-igpu__rocm-smi_--showproductname_--showmeminfo_vram_--showuniqueid_--csv.csv": Case("rocm-csv", {
         "devices": [("0", "Navi 21 [Radeon RX 6800/6800 XT / 6900 XT]", "0x9246____________", 17163091968, 692142080), ("1", "Raphael", None, 67108864, 26079232)],
+        "warnings": 0,
+    }),
+    "amd/marimo-issue-9237__rx7900xt__rocm-smi_--showproductname_--showuse_--showmeminfo_vram_--csv.csv": Case("rocm-csv", {
+        "devices": [("0", "Radeon RX 7900 XT", None, 21458059264, 27856896)],
+        "warnings": 0,
+    }),
+    "amd/marimo-issue-9237__rx7900xt__rocm-smi_--showproductname_--showuse_--showmeminfo_vram_--json.json": Case("rocm-json", {
+        "driver": None,
+        "devices": [("0", "Radeon RX 7900 XT", None, 21458059264, 27856896)],
         "warnings": 0,
     }),
     "amd/pai__vega20__rocm-smi_json.json": Case("rocm-json", {
@@ -296,6 +322,17 @@ CASES: dict[str, Case] = {
     "amd/telegraf__vega-20-WKS-GL-XE__rocm-smi_multiflag_--json.json": Case("rocm-json", {
         "driver": "5.9.17",
         "devices": [("0", "Radeon Instinct MI50 32GB", "0x2f048617326b1ea", 34342961152, 10850304)],
+        "warnings": 0,
+    }),
+    "ascend/cann-lane-health-test__3x-ascend950pr__npu-smi_info.txt": Case("npu-info", {
+        # Ascend 950 layout: the NPU ID has its own column, no chip row id; the NPU ID is the logic id
+        "version": "25.7.rc1",
+        "chips": [(0, 0, 0, "Ascend950PR", "Alarm"), (1, 0, 1, "Ascend950PR", "Alarm"), (2, 0, 2, "Ascend950PR", "OK")],
+        "total_mib": [114688, 114688, 131072],
+        "used_mib": [90633, 30492, 5413],
+        "processes": 2,
+        "device_keys": ["0", "1", "2"],
+        "first_processes": [("0", 1530715, "python", 4724), ("0", 1655234, "python", 4728)],
         "warnings": 0,
     }),
     "ascend/gpustack-data__ai-server_atlas-800-inference-server_model-3000_version-1.0.0-1.0.10.txt": Case("npu-info", {
@@ -379,8 +416,36 @@ CASES: dict[str, Case] = {
         "used_mib": [1529, 1412],
         "processes": 0,
     }),
+    "ascend/npu-smi-parser-test__8x-910b3__npu-smi_info.txt": Case("npu-info", {
+        # npu-smi 26.1.0: the process table gained a "Process id in container" column
+        "version": "26.1.0",
+        "chips": [(n, 0, None, "910B3", "OK") for n in range(8)],
+        "total_mib": [65536] * 8,
+        "used_mib": [8676, 3403, 3403, 3407, 3403, 3402, 3402, 3403],
+        "processes": 1,
+        "device_keys": [str(n) for n in range(8)],
+        "first_processes": [("0", 485946, "pytest", 5175)],
+        "warnings": 0,
+    }),
     "ascend/sync-ait__310p3__npu-smi_info_-m.txt": Case("npu-map", {
         "rows": [(4, 0, 0, "Ascend 310P3"), (4, 1, None, "Mcu")],
+    }),
+    "ascend/vllm-ascend-issue-3002__atlas-a3-16x-ascend910__npu-smi_info.txt": Case("npu-info", {
+        # Atlas A3 (910C): two chips per NPU, the second id column is Phy-ID; process names are empty
+        "version": "25.2.0",
+        "chips": [(n // 2, n % 2, n, "Ascend910", "OK") for n in range(16)],
+        "total_mib": [65536] * 16,
+        "used_mib": [61609, 61625, 61616, 61619, 61633, 61623, 61625, 61628, 61602, 61618, 61578, 61603, 61614, 61623, 61627, 61631],
+        "processes": 23,
+        "device_keys": [str(n) for n in range(16)],
+        "first_processes": [("0", 935440, "", 141), ("0", 936673, "", 141)],
+        "warnings": 0,
+    }),
+    "docker/tanzu-community-edition__20.10.12__docker_info_--format_json.json": Case("docker-info", {
+        "reachable": True,
+        "server_version": "20.10.12",
+        "runtimes": ["io.containerd.runc.v2", "io.containerd.runtime.v1.linux", "runc"],
+        "gpus_supported": False,
     }),
     "nvidia/captures-nvidia_gpu_exporter/linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05.txt": Case("capture", {
         "devices": [("0", "NVIDIA GeForce RTX 2080 SUPER", 8192, 819, "GPU-00000000-0000-0000-0000-000000000000")],
@@ -499,6 +564,11 @@ CASES: dict[str, Case] = {
         "count": 21,
         "first_pids": [2140, 13264, 13504],
         "uuids": ["GPU-00000000-0000-0000-0000-000000000000"],
+    }),
+    "nvidia/list/johns-blog__8x-h200-gpu0-mig__nvidia-smi_-L.txt": Case("list", {
+        # GPU 0 in MIG mode (one 2g.35gb, five 1g.18gb), GPUs 1-7 whole
+        "gpus": [(0, "NVIDIA H200", "GPU-b2acda36-db78-a209-f9ef-d07b4336c449"), (1, "NVIDIA H200", "GPU-af5e38ec-d1d6-1c20-67c8-c8001109e6d8"), (2, "NVIDIA H200", "GPU-da9f3cba-5f87-5830-26d6-b3f5a545ae34"), (3, "NVIDIA H200", "GPU-f2c60745-001d-1948-52bb-c9616b34da97"), (4, "NVIDIA H200", "GPU-7b8f55d1-e1d9-30a2-590b-3eff9b86ae05"), (5, "NVIDIA H200", "GPU-a73089ba-c8f9-f9dc-bd1e-9da99cb2104b"), (6, "NVIDIA H200", "GPU-4e19f7d9-e5d6-1223-e9d2-983f01ef45f6"), (7, "NVIDIA H200", "GPU-5b73e21c-9b5d-4156-8b8d-aed96f9f8d86")],
+        "migs": [(0, 0, "2g.35gb", "MIG-b05c0034-4d0e-5d3c-a25c-e6795d1779df"), (0, 1, "1g.18gb", "MIG-be041b89-b751-5c96-84aa-85315833c669"), (0, 2, "1g.18gb", "MIG-605bf89c-7be6-586e-a729-a2369e833b3e"), (0, 3, "1g.18gb", "MIG-02b4e55e-29a1-5d28-b9ee-8e9445e355f0"), (0, 4, "1g.18gb", "MIG-dc7ad5d3-20d8-5dcb-adf7-fb22c2459352"), (0, 5, "1g.18gb", "MIG-148a1759-0dd2-59c6-9605-26206ae0e79b")],
     }),
     "nvidia/list/nge__linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05.txt": Case("list", {
         "gpus": [(0, "NVIDIA GeForce RTX 2080 SUPER", "GPU-00000000-0000-0000-0000-000000000000")],
@@ -690,6 +760,15 @@ CASES: dict[str, Case] = {
         "used_mib": [2856, 4],
         "warnings": 0,
     }),
+    "nvidia/query-gpu-csv/marimo-pr-6822__1x-gb10-dgx-spark__580.95.05__noheader_nounits.csv": Case("query-gpu", {
+        # DGX Spark: unified memory, every memory field is [N/A]: no size, and a warning for each
+        "count": 1,
+        "names": ["NVIDIA GB10"],
+        "total_mib": [None],
+        "used_mib": [None],
+        "mig": [None],
+        "warnings": 2,
+    }, fields=["index", "name", "memory.total", "memory.used", "memory.free"]),
     "nvidia/query-gpu-csv/netdata__tesla-p100.csv": Case("query-gpu", {
         "count": 1,
         "names": ["Tesla P100-PCIE-16GB"],
@@ -966,6 +1045,17 @@ CASES: dict[str, Case] = {
         "total_mib": [11264] * 8,
         "warnings": 0,
     }, fields=["name", "memory.total"]),
+    "nvidia/table/arctictraining-pr-345__1x-gb10-dgx-spark__580.126.09.PARTIAL.txt": Case("table", {
+        # Memory-Usage "Not Supported" (unified memory): no figures, one warning naming the cell
+        "driver": "580.126.09",
+        "cuda": "13.0",
+        "count": 1,
+        "names": ["NVIDIA GB10"],
+        "total_mib": [None],
+        "used_mib": [None],
+        "processes": 0,
+        "warnings": 1,
+    }),
     "nvidia/table/cllm_baseline__8x-h200__570.133.20.txt": Case("table", {
         "driver": "570.133.20",
         "cuda": "12.8",
@@ -988,6 +1078,42 @@ CASES: dict[str, Case] = {
         "first_process": (5997, 794),
         "warnings": 0,
     }),
+    "nvidia/table/guarantees-mi-data__1x-rtx3090__535.161.07.txt": Case("table", {
+        # a process table with no rows at all (not even "No running processes found")
+        "driver": "535.161.07",
+        "cuda": "12.2",
+        "count": 1,
+        "names": ["NVIDIA GeForce RTX 3090"],
+        "total_mib": [24576],
+        "used_mib": [404],
+        "processes": 0,
+        "warnings": 0,
+    }),
+    "nvidia/table/johns-blog__h200-2-mig-in-container__570.86.15.txt": Case("table", {
+        # inside a container given two MIG devices: the GPU row says N/A, the MIG rows hold the memory
+        "driver": "570.86.15",
+        "cuda": "12.8",
+        "count": 1,
+        "names": ["NVIDIA H200"],
+        "total_mib": [None],
+        "used_mib": [None],
+        "mig": [True],
+        "migs": [(0, 0, 5, 0, 33280, 29), (0, 1, 7, 0, 16384, 15)],
+        "processes": 0,
+        "warnings": 0,
+    }),
+    "nvidia/table/lisa__1x-rtx3060-windows-wddm__560.94.txt": Case("table", {
+        # Windows: "Driver-Model" header, C+G processes with N/A memory
+        "driver": "560.94",
+        "cuda": "12.6",
+        "count": 1,
+        "names": ["NVIDIA GeForce RTX 3060"],
+        "total_mib": [12288],
+        "used_mib": [1342],
+        "processes": 19,
+        "first_process": (192, None),
+        "warnings": 0,
+    }),
     "nvidia/table/lsaie-gipfelsturm__4x-gh200-120gb__590.48.01.txt": Case("table", {
         "driver": "590.48.01",
         "cuda": "13.1",
@@ -997,6 +1123,19 @@ CASES: dict[str, Case] = {
         "used_mib": [3, 3, 3, 4],
         "mig": [False] * 4,
         "processes": 0,
+        "warnings": 0,
+    }),
+    "nvidia/table/mczuk-cuda-utils__gtx1070+titan-rtx__418.87.01.txt": Case("table", {
+        # driver 418: no MIG column, process rows without GI/CI, names cut from the left ("...")
+        "driver": "418.87.01",
+        "cuda": "10.1",
+        "count": 2,
+        "names": ["GeForce GTX 1070", "TITAN RTX"],
+        "total_mib": [8116, 24190],
+        "used_mib": [5164, 23176],
+        "mig": [None, None],
+        "processes": 5,
+        "first_process": (2432, 4713),
         "warnings": 0,
     }),
     "nvidia/table/muscles_with_codebook__8x-v100s-pcie-32gb__535.171.04.txt": Case("table", {
@@ -1235,6 +1374,44 @@ CASES: dict[str, Case] = {
         "used_mib": [1366],
         "processes": 21,
         "first_process": (2140, None),
+        "warnings": 0,
+    }),
+    "nvidia/table/predator-prey__1x-p100-pcie-12gb__470.82.01.txt": Case("table", {
+        "driver": "470.82.01",
+        "cuda": "11.4",
+        "count": 1,
+        "names": ["Tesla P100-PCIE..."],
+        "total_mib": [12198],
+        "used_mib": [0],
+        "mig": [None],
+        "processes": 0,
+        "warnings": 0,
+    }),
+    "nvidia/table/runai-docs__a100-sxm4-40gb-3-mig-3-processes__460.91.03.txt": Case("table", {
+        # driver 460 MIG layout; processes carry GI/CI
+        "driver": "460.91.03",
+        "cuda": "11.2",
+        "count": 1,
+        "names": ["A100-SXM4-40GB"],
+        "total_mib": [40536],
+        "used_mib": [27254],
+        "mig": [True],
+        "migs": [(0, 0, 3, 0, 9984, 9118), (0, 1, 4, 0, 9984, 9118), (0, 2, 5, 0, 9984, 9016)],
+        "processes": 3,
+        "first_process": (142213, 9111),
+        "warnings": 0,
+    }),
+    "nvidia/table/runai-docs__a100-sxm4-40gb-mig-no-devices__460.91.03.txt": Case("table", {
+        # MIG on, no instances yet: "No MIG devices found" is not an unreadable row
+        "driver": "460.91.03",
+        "cuda": "11.2",
+        "count": 1,
+        "names": ["A100-SXM4-40GB"],
+        "total_mib": [40536],
+        "used_mib": [0],
+        "mig": [True],
+        "migs": [],
+        "processes": 0,
         "warnings": 0,
     }),
     "nvidia/table/saug-pfllib__1x-rtx5060-windows-wddm__576.88.txt": Case("table", {
@@ -1499,7 +1676,7 @@ def test_every_capture_has_a_parser_or_a_reason() -> None:
     outputs = set(_outputs())
     assert outputs - CASES.keys() - SKIPPED.keys() == set(), "captures with no case and no reason"
     assert (CASES.keys() | SKIPPED.keys()) - outputs == set(), "cases for captures that do not exist"
-    assert len(CASES) > 130
+    assert len(CASES) > 145
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

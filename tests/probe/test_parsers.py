@@ -191,6 +191,90 @@ def test_failing_df_is_a_warning() -> None:
     assert "df -PB1" in facts.warnings[0]
 
 
+def test_an_old_driver_that_refuses_the_query_fields_is_read_from_the_table() -> None:
+    """Drivers before 450 know no mig.mode.current: both queries fail, the table still lists the GPUs."""
+    refused = Section('Field "mig.mode.current" is not a valid field to query.\n', 2)
+    table = (FIXTURES / "nvidia/table/mczuk-cuda-utils__gtx1070+titan-rtx__418.87.01.txt").read_text()
+    sections = _sections(
+        **{
+            "nvidia-gpus": refused,
+            "nvidia-gpus-basic": refused,
+            "nvidia-table": Section(table, 0),
+            "nvidia-apps": Section("GPU-x, 2432, /usr/lib/xorg/Xorg, 4713\n", 0),
+        }
+    )
+    facts = _facts(sections)
+    assert facts.status == "ok"
+    assert [(d.key, d.name, d.memory_total // MIB, d.memory_used // MIB) for d in facts.devices] == [
+        ("0", "GeForce GTX 1070", 8116, 5164),
+        ("1", "TITAN RTX", 24190, 23176),
+    ]
+    assert [(p.device_key, p.pid) for p in facts.processes] == [("0", 2432)]
+    assert facts.drivers.nvidia_driver == "418.87.01"
+    assert any("refused its fields" in w for w in facts.warnings)
+    # without a table there is nothing to fall back on: the driver's complaint is the message
+    del sections["nvidia-table"]
+    failed = _facts(sections)
+    assert failed.status == "probe-failed" and "not a valid field" in failed.message
+
+
+def test_an_npu_table_in_an_unknown_layout_fails_the_host_with_its_first_row() -> None:
+    text = (FIXTURES / "ascend/cann-lane-health-test__3x-ascend950pr__npu-smi_info.txt").read_text()
+    unknown = text.replace("Health", "State")
+    with pytest.raises(ParseError, match=r"no NPU row in a layout gpuctl knows.*Ascend950PR"):
+        parse_npu_info(unknown)
+    facts = _facts(_sections(**{"npu-info": Section(unknown, 0)}))
+    assert facts.status == "probe-failed" and "npu-smi info" in facts.message
+
+
+def test_npu_mapping_is_read_by_its_header_columns() -> None:
+    """Atlas A3 adds Chip Phy-ID before the name; a table without Chip Logic ID gives no logic id
+    rather than a wrong one (the 950 header has Slot ID and Chip Phy-ID instead)."""
+    a3 = (
+        "NPU ID   Chip ID   Chip Logic ID   Chip Phy-ID   Chip Name\n"
+        "0        0         0               0             Ascend910\n"
+        "0        1         1               1             Ascend910\n"
+        "0        2         -               -             Mcu\n"
+    )
+    rows = parse_npu_mapping(a3).value
+    assert [(m.npu_id, m.chip_id, m.logic_id, m.name) for m in rows] == [
+        (0, 0, 0, "Ascend910"),
+        (0, 1, 1, "Ascend910"),
+        (0, 2, None, "Mcu"),
+    ]
+    without_logic = "NPU ID  Slot ID  Chip ID  Chip Phy-ID  Chip Name\n3  1  0  3  Ascend950PR\n"
+    (row,) = parse_npu_mapping(without_logic).value
+    assert (row.npu_id, row.chip_id, row.logic_id, row.name) == (3, 0, None, "Ascend950PR")
+
+
+def test_mig_list_of_the_first_mig_drivers() -> None:
+    """Drivers 450/460 named MIG devices MIG-GPU-<uuid>/<gi>/<ci>."""
+    text = (
+        "GPU 0: A100-SXM4-40GB (UUID: GPU-e91edf3b-b297-37c1-a2a7-7601c3238fa2)\n"
+        "  MIG 1g.5gb Device 0: (UUID: MIG-GPU-e91edf3b-b297-37c1-a2a7-7601c3238fa2/7/0)\n"
+    )
+    _, (mig,) = parse_list(text).value
+    assert (mig.gpu, mig.index, mig.profile) == (0, 0, "1g.5gb")
+    assert mig.uuid == "MIG-GPU-e91edf3b-b297-37c1-a2a7-7601c3238fa2/7/0"
+
+
+def test_amd_smi_monitor_vram_columns() -> None:
+    """`amd-smi monitor -v` as ROCm/amdsmi's CHANGELOG shows it (ROCm 6.4.2): right-aligned values."""
+    text = (
+        "GPU  VRAM_USED   VRAM_FREE  VRAM_TOTAL    VRAM%\n"
+        "  0     174 MB    16011 MB    16185 MB   0.01 %\n"
+        "  1      78 MB      347 MB      425 MB   0.18 %\n"
+    )
+    rows = parse_amd_smi_monitor(text).value
+    assert rows[0] == {
+        "VRAM_USED": "174 MB",
+        "VRAM_FREE": "16011 MB",
+        "VRAM_TOTAL": "16185 MB",
+        "VRAM%": "0.01 %",
+    }
+    assert to_bytes(rows[1]["VRAM_USED"]) == 78 * MIB
+
+
 # --------------------------------------------------------------------------- fuzzing
 
 PARSERS: dict[str, tuple[Callable[[str], object], list[str]]] = {
@@ -208,7 +292,10 @@ PARSERS: dict[str, tuple[Callable[[str], object], list[str]]] = {
     "xml": (parse_xml, ["nvidia/xml/telegraf__a100-sxm4-v12.xml"]),
     "npu-info": (
         parse_npu_info,
-        ["ascend/gpustack-data__ai-server_atlas-800-training-server_model-9010_version-24.1.RC2.txt"],
+        [
+            "ascend/gpustack-data__ai-server_atlas-800-training-server_model-9010_version-24.1.RC2.txt",
+            "ascend/cann-lane-health-test__3x-ascend950pr__npu-smi_info.txt",
+        ],
     ),
     "npu-map": (parse_npu_mapping, ["ascend/gpustack-test__310p__npu-smi_info_-m.txt"]),
     "npu-details": (parse_npu_details, ["ascend/gpustack-test__310p__npu-smi_info_-t_usages_-i_1.txt"]),

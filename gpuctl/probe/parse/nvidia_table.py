@@ -86,31 +86,45 @@ def parse_table(text: str) -> Parsed[NvidiaReport]:
     return Parsed(report, warnings)
 
 
+def _cell(group: list[str], row: int, column: int) -> str:
+    """The text of one `|` cell of a GPU's rows, "" where the row or the cell is missing."""
+    cells = _cells(group[row]) if len(group) > row else []
+    return cells[column].strip() if len(cells) > column else ""
+
+
 def _gpu(group: list[str], warnings: list[str]) -> GpuRecord | None:
+    """A GPU's three rows. A GPU without memory figures is worth a warning (DGX Spark's unified
+    memory says "Not Supported"), except in MIG mode: there newer drivers print N/A for the whole
+    GPU and the figures are in its MIG devices' rows."""
     first = _cells(group[0])
     head = _GPU_CELL.match(first[0]) if first else None
     if not head:
         warnings.append(f"`nvidia-smi`: cannot read GPU row {group[0].strip()!r}")
         return None
-    bus = _BUS_ID.search(first[1]) if len(first) > 1 else None
-    memory = _MEMORY.search(group[1]) if len(group) > 1 else None
-    mig = None
-    if len(group) > 2 and len(third := _cells(group[2])) > 2:
-        mig = optional(third[2])
-    if not memory:
-        warnings.append(f"`nvidia-smi`: GPU {head[1]} has no memory figures")
+    bus = _BUS_ID.search(_cell(group, 0, 1))
+    memory = _MEMORY.search(_cell(group, 1, 1))
+    mig = optional(_cell(group, 2, 2))
+    mig_enabled = None if mig is None else mig.lower() == "enabled"
+    if not memory and not mig_enabled:
+        warnings.append(
+            f"`nvidia-smi`: GPU {head[1]} has no memory figures (Memory-Usage: {_cell(group, 1, 1)!r})"
+        )
     return GpuRecord(
         index=int(head[1]),
         name=head[2].strip(),
         bus_id=bus[1] if bus else None,
         memory_used=int(memory[1]) * MIB if memory else None,
         memory_total=int(memory[2]) * MIB if memory else None,
-        mig_enabled=None if mig is None else mig.lower() == "enabled",
+        mig_enabled=mig_enabled,
     )
 
 
 def _mig(group: list[str], warnings: list[str]) -> MigRecord | None:
+    """A MIG device's rows; "No MIG devices found" (MIG on, no instances yet) is not one, and not
+    a fault: the merge warns that such a GPU has nothing to run on."""
     first = _cells(group[0])
+    if "no mig devices" in group[0].lower():
+        return None
     ids = _MIG_IDS.match(first[0]) if first else None
     memory = _MEMORY.search(first[1]) if len(first) > 1 else None
     if not ids:
