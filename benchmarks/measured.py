@@ -1,5 +1,6 @@
 """The rows of tests/data/models/measurements.csv that gpuctl can estimate, as (ModelInfo,
-EstimateRequest) pairs next to what was measured.
+EstimateRequest) pairs next to what was measured; and the held-out start-ups of
+tests/estimate/data/held_out.csv (`load_held_out`), which spell out every setting explicitly.
 
 A row qualifies when its config is saved (`config_saved: yes: FILE`) or an architecture-equivalent
 one is (`arch-equivalent: FILE`: a quantized re-release of the same architecture, whose
@@ -20,6 +21,7 @@ from gpuctl.models.config import model_info_from_config
 from gpuctl.models.info import ModelInfo, Quantization
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "models"
+HELD_OUT_CSV = Path(__file__).resolve().parent.parent / "tests" / "estimate" / "data" / "held_out.csv"
 GiB = 1 << 30
 
 HELD_OUT = frozenset({12, 16, 35, 43, 44, 49})
@@ -44,6 +46,9 @@ class Case:
     implied_fraction: float | None = None
     """vLLM rows: (weights + KV + activation + non-torch) ÷ device total, the memory fraction the
     measured figures add up to (vLLM sizes the KV cache as fraction × total − the rest)."""
+    kv_connector: bool = False
+    """The start-up ran a KV-transfer connector (LMCache), whose GPU buffers vLLM counts as
+    non-torch memory; gpuctl does not model connectors."""
 
     @property
     def held_out(self) -> bool:
@@ -146,6 +151,88 @@ def load_cases() -> list[Case]:
                     kv_tokens=int(tokens) if tokens else None,
                     kv_gib=_number(row["kv_cache_gib"]),
                     implied_fraction=_implied_fraction(row, total),
+                    kv_connector="LMCacheConnector" in row["note"],
+                )
+            )
+    return cases
+
+
+@dataclass(frozen=True)
+class HeldOutCase:
+    """One row of held_out.csv: a measured vLLM start-up with its settings spelled out."""
+
+    id: str
+    model: str
+    version: str
+    info: ModelInfo
+    request: EstimateRequest
+    weights_gib: float
+    kv_gib: float
+    kv_tokens: int | None
+    """Logged "GPU KV cache size"; None where the source gives only the KV GiB (block-128 runs)."""
+    used_for: str
+    source_url: str
+
+    @property
+    def calibration(self) -> bool:
+        return self.used_for.startswith("calibration")
+
+
+def _quant_spec(spec: str) -> Quantization | None:
+    """ "awq:4:128:zp" / "gptq:4:128" / "fp8" → Quantization; "" → None (the config's own)."""
+    if not spec:
+        return None
+    method, *rest = spec.split(":")
+    if method == "fp8":
+        return Quantization(method="fp8", bits=8, float_weights=True)
+    return Quantization(
+        method=method,
+        bits=int(rest[0]) if rest else 4,
+        group_size=int(rest[1]) if len(rest) > 1 else None,
+        zero_point="zp" in rest[2:],
+    )
+
+
+def load_held_out() -> list[HeldOutCase]:
+    cases = []
+    with HELD_OUT_CSV.open() as handle:
+        for row in csv.DictReader(handle):
+            config = json.loads((DATA / row["config"]).read_text())
+            info = model_info_from_config(config, source=f"huggingface:{row['model']}", name=row["model"])
+            if quant := _quant_spec(row["quantization"]):
+                info = info.model_copy(update={"quantization": quant})
+            if row["dtype"] and info.quantization and info.quantization.method in ("awq", "gptq"):
+                info = info.model_copy(update={"dtype": row["dtype"]})
+            tp, pp = int(row["tp"]), int(row["pp"] or 1)
+            total = float(row["gpu_total_gib"])
+            request = EstimateRequest(
+                backend="vllm",
+                device_memory=(int(total * GiB),) * (tp * pp),
+                device_name=row["gpu"],
+                tensor_parallel=tp,
+                pipeline_parallel=pp,
+                context_length=int(row["max_model_len"]),
+                memory_fraction=float(row["gpu_memory_utilization"]),
+                kv_cache_dtype=row["kv_cache_dtype"] or "auto",
+                dtype=row["dtype"] or None,
+                backend_version=row["engine_version"] or None,
+                max_batched_tokens=int(row["max_num_batched_tokens"])
+                if row["max_num_batched_tokens"]
+                else None,
+                max_num_seqs=int(row["max_num_seqs"]) if row["max_num_seqs"] else None,
+            )
+            cases.append(
+                HeldOutCase(
+                    id=row["id"],
+                    model=row["model"],
+                    version=row["engine_version"] or "newest",
+                    info=info,
+                    request=request,
+                    weights_gib=float(row["weights_gib"]),
+                    kv_gib=float(row["kv_cache_gib"]),
+                    kv_tokens=int(row["kv_cache_tokens"]) if row["kv_cache_tokens"] else None,
+                    used_for=row["used_for"],
+                    source_url=row["source_url"],
                 )
             )
     return cases

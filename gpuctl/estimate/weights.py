@@ -16,7 +16,9 @@ import math
 from dataclasses import dataclass
 
 from gpuctl.estimate.constants import (
+    AWQ_MARLIN_OVERHEAD,
     MARLIN_INT4_OVERHEAD,
+    MXFP4_MARLIN_PADDING,
     MXFP4_PADDING,
     VISION_TP_REPLICATED,
     WEIGHT_LOADING_OVERHEAD,
@@ -59,7 +61,8 @@ def quantized_bytes_per_param(quant: Quantization, hidden: int, *, loaded: bool 
         group = quant.group_size or hidden
         scale = 2 + (bits / 8 if quant.zero_point else 0)
         packed = bits / 8 + scale / group
-        return packed * (1 + MARLIN_INT4_OVERHEAD) if loaded and bits == 4 else packed
+        overhead = AWQ_MARLIN_OVERHEAD if quant.method == "awq" else MARLIN_INT4_OVERHEAD
+        return packed * (1 + overhead) if loaded and bits == 4 else packed
     return 2.0  # unknown method: count it as 16-bit, the safe side
 
 
@@ -95,6 +98,8 @@ class WeightLayout:
     kv_heads: int
     expert_intermediate: int = 0
     """Intermediate size of one expert where the kernels pad it per rank (MXFP4), else 0."""
+    expert_hidden: int = 0
+    """Hidden size of the experts where the Marlin MXFP4 kernels pad it too, else 0."""
 
     def stage_bytes(self, tp: int, pp: int, stage: int) -> int:
         """Weight bytes on one device of pipeline stage `stage` (0-based) under TP × PP."""
@@ -103,7 +108,11 @@ class WeightLayout:
         expert_share = 1 / tp
         if self.expert_intermediate:
             per_rank = self.expert_intermediate / tp
-            expert_share *= math.ceil(per_rank / MXFP4_PADDING) * MXFP4_PADDING / per_rank
+            multiple = MXFP4_MARLIN_PADDING[0] if self.expert_hidden else MXFP4_PADDING
+            expert_share *= math.ceil(per_rank / multiple) * multiple / per_rank
+        if self.expert_hidden:
+            multiple = MXFP4_MARLIN_PADDING[1]
+            expert_share *= math.ceil(self.expert_hidden / multiple) * multiple / self.expert_hidden
         total = self.buffers
         total += (self.sharded[end] - self.sharded[start]) / tp
         total += (self.experts[end] - self.experts[start]) * expert_share
@@ -164,29 +173,35 @@ def checkpoint_bytes(counts: ParamCounts, quant: Quantization | None, dtype_byte
     return layers * (1 + unloaded_layers / max(layer_params, 1)) + dense * dtype_bytes
 
 
-_LAYOUTS: dict[tuple[int, str, str | None], tuple[ModelInfo, WeightLayout]] = {}
+_LAYOUTS: dict[tuple[int, str, str | None, bool], tuple[ModelInfo, WeightLayout]] = {}
 
 
-def layout(model: ModelInfo, dtype: str, runtime_quantization: str | None = None) -> WeightLayout:
+def layout(
+    model: ModelInfo, dtype: str, runtime_quantization: str | None = None, *, mxfp4_marlin: bool = False
+) -> WeightLayout:
     """Byte layout of `model` run in `dtype` (with `--quantization fp8` style runtime
     quantization when the checkpoint is not quantized already), cached per model object.
+    `mxfp4_marlin`: MXFP4 experts run on the Marlin kernels (GPUs without FP4 support), which
+    pad them differently.
 
     With an exact checkpoint size the parameter counts are scaled so that the checkpoint they
     describe has exactly that size; the scale then carries over to the dtype and quantization
     the backend runs with.
     """
-    key = (id(model), dtype, runtime_quantization)
+    key = (id(model), dtype, runtime_quantization, mxfp4_marlin)
     hit = _LAYOUTS.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
     if len(_LAYOUTS) >= 4096:
         _LAYOUTS.clear()
-    result = _build_layout(model, dtype, runtime_quantization)
+    result = _build_layout(model, dtype, runtime_quantization, mxfp4_marlin)
     _LAYOUTS[key] = (model, result)
     return result
 
 
-def _build_layout(model: ModelInfo, dtype: str, runtime_quantization: str | None) -> WeightLayout:
+def _build_layout(
+    model: ModelInfo, dtype: str, runtime_quantization: str | None, mxfp4_marlin: bool = False
+) -> WeightLayout:
     dtype_bytes = DTYPE_BYTES.get(dtype, 2)
     counts = model.params
     if counts is None:
@@ -199,6 +214,7 @@ def _build_layout(model: ModelInfo, dtype: str, runtime_quantization: str | None
     if model.weight_bytes_exact and model.weight_bytes:
         stored = checkpoint_bytes(counts, model.quantization, DTYPE_BYTES.get(model.dtype or "", 2), hidden)
         scale = model.weight_bytes / stored if stored else 1.0
+    mxfp4 = quant is not None and quant.method == "mxfp4"
     per_layer: list[LayerBytes] = []
     for run in counts.layers:
         per_layer.extend([_layer_bytes(run, quant, dtype_bytes, hidden, loaded=True)] * run.count)
@@ -215,7 +231,8 @@ def _build_layout(model: ModelInfo, dtype: str, runtime_quantization: str | None
         other=counts.other * dtype_bytes * scale,
         buffers=counts.buffers * dtype_bytes,
         kv_heads=model.num_kv_heads or 0,
-        expert_intermediate=(model.moe_intermediate_size or 0) if quant and quant.method == "mxfp4" else 0,
+        expert_intermediate=(model.moe_intermediate_size or 0) if mxfp4 else 0,
+        expert_hidden=(model.hidden_size or 0) if mxfp4 and mxfp4_marlin else 0,
     )
 
 

@@ -165,3 +165,136 @@ def test_a100_gets_vllms_small_scheduler_defaults() -> None:
     a100 = EstimateRequest(backend="vllm", device_memory=(H100,), device_name="NVIDIA A100-SXM4-80GB")
     h100 = EstimateRequest(backend="vllm", device_memory=(H100,), device_name="NVIDIA H100 80GB HBM3")
     assert estimate(info, a100).per_device.activation < estimate(info, h100).per_device.activation / 2
+
+
+# --------------------------------------------------------------------------- held-out rows
+
+HELD = {case.id: case for case in measured.load_held_out()}
+HELD_ROWS = {row["id"]: row for row in csv.DictReader((ROOT / "tests/estimate/data/held_out.csv").open())}
+
+
+def held(row: str, column: str) -> float:
+    return float(HELD_ROWS[row][column])
+
+
+def budget_gib(row: str) -> float:
+    return held(row, "gpu_memory_utilization") * held(row, "gpu_total_gib")
+
+
+def test_v0_forward_pass_fit() -> None:
+    """V0_FORWARD_* are the least-squares line through the four forward-bound V0 rows."""
+    points = []
+    for row in ("G2", "G3", "H1", "H2"):
+        info = HELD[row].info
+        tokens = held(row, "max_model_len")
+        points.append(
+            (
+                tokens * info.intermediate_size * 2 / GiB,
+                tokens * info.hidden_size * 2 / GiB,
+                held(row, "activation_gib"),
+            )
+        )
+    n = len(points)
+    # normal equations of act = b + k1·x1 + k2·x2
+    sums = [[0.0] * 4 for _ in range(3)]
+    for x1, x2, y in points:
+        row_vec = (1.0, x1, x2)
+        for i in range(3):
+            for j, v in enumerate((*row_vec, y)):
+                sums[i][j] += row_vec[i] * v
+    assert n == 4
+    for col in range(3):  # Gauss-Jordan on the 3×4 augmented matrix
+        pivot = sums[col][col]
+        sums[col] = [v / pivot for v in sums[col]]
+        for other in range(3):
+            if other != col:
+                factor = sums[other][col]
+                sums[other] = [a - factor * b for a, b in zip(sums[other], sums[col], strict=True)]
+    base, copies, hidden_copies = (sums[i][3] for i in range(3))
+    assert c.V0_FORWARD_BASE / GiB == pytest.approx(base, abs=0.002)
+    assert pytest.approx(copies, abs=0.01) == c.V0_FORWARD_COPIES
+    assert pytest.approx(hidden_copies, abs=0.01) == c.V0_FORWARD_HIDDEN_COPIES
+    for row in ("G2", "G3", "H1", "H2"):
+        case = HELD[row]
+        dtype_bytes = 2
+        estimated = activation(
+            case.info,
+            case.request,
+            dtype_bytes,
+            first_stage=True,
+            last_stage=True,
+            context=int(held(row, "max_model_len")),
+        )
+        assert estimated / GiB == pytest.approx(held(row, "activation_gib"), abs=0.01)
+
+
+def test_v0_samples_256_sequences() -> None:
+    # Phi-4 GPTQ at 2048 tokens (held_out G1): the sampler over 256 sequences is the peak.
+    case = HELD["G1"]
+    estimated = activation(case.info, case.request, 2, first_stage=True, last_stage=True, context=2048)
+    assert estimated / GiB == pytest.approx(held("G1", "activation_gib"), abs=0.05)
+
+
+def test_flashinfer_sampler_of_vllm_0_10() -> None:
+    """Qwen2-7B on an A100 with vLLM 0.10.1.1: what the budget leaves besides weights, KV cache and
+    the 0.13 GiB of non-torch memory is the forward peak; the sort-based sampler would be 1.4 GiB."""
+    for row in ("A1", "A2"):
+        case = HELD[row]
+        implied = budget_gib(row) - held(row, "weights_gib") - held(row, "kv_cache_gib") - 0.13
+        estimated = activation(case.info, case.request, 2, first_stage=True, last_stage=True) / GiB
+        assert estimated == pytest.approx(implied, abs=0.03)
+        sort_based = case.request.model_copy(update={"backend_version": "0.11.0"})
+        assert activation(case.info, sort_based, 2, first_stage=True, last_stage=True) / GiB > implied + 0.8
+
+
+def test_tensor_parallel_non_torch_by_version_and_gpu() -> None:
+    small = statistics.mean(held(row, "non_torch_gib") for row in ("B2", "B4"))
+    assert c.NON_TORCH_TP_SMALL / GiB == pytest.approx(small, abs=0.01)
+    a3 = HELD["A3"]
+    a3_activation = activation(a3.info, a3.request, 2, first_stage=True, last_stage=True) / GiB
+    a3_implied = budget_gib("A3") - held("A3", "weights_gib") - held("A3", "kv_cache_gib") - a3_activation
+    pcie = statistics.mean((held("C1", "non_torch_gib"), 0.20, a3_implied))
+    assert c.NON_TORCH_TP_PCIE / GiB == pytest.approx(pcie, abs=0.01)
+
+    def nt(device: str | None, version: str | None) -> float:
+        request = EstimateRequest(
+            backend="vllm",
+            device_memory=(H100,) * 2,
+            tensor_parallel=2,
+            device_name=device,
+            backend_version=version,
+        )
+        return non_torch(request) / GiB
+
+    assert nt("NVIDIA H100 80GB HBM3", "0.11.0") == pytest.approx(small, abs=0.01)
+    assert nt("NVIDIA H100 80GB HBM3", "0.19.0") > 2.0
+    assert nt(None, None) > 2.0  # unknown GPU, newest vLLM: the larger, safer figure
+    assert nt("NVIDIA L40S", "0.19.0") == pytest.approx(c.NON_TORCH_TP_PCIE / GiB)
+    assert nt("NVIDIA A100-SXM4-80GB", "0.19.0") == pytest.approx(c.NON_TORCH_TP_SMALL / GiB)
+
+
+def test_mxfp4_marlin_padding(monkeypatch) -> None:
+    case = HELD["A4"]  # gpt-oss-120b TP4 on A100s
+    assert estimate(case.info, case.request).per_device.weights / GiB >= case.weights_gib
+    monkeypatch.setattr(weights, "MXFP4_MARLIN_PADDING", (1, 1))
+    weights._LAYOUTS.clear()
+    assert estimate(case.info.model_copy(), case.request).per_device.weights / GiB < case.weights_gib
+    monkeypatch.undo()
+    weights._LAYOUTS.clear()
+
+
+def test_awq_marlin_overhead(monkeypatch) -> None:
+    for row in ("D2", "E1"):
+        case = HELD[row]
+        estimated = estimate(case.info, case.request).per_device.weights / GiB
+        assert case.weights_gib + 0.005 <= estimated <= case.weights_gib * 1.01  # the logs round to 0.01
+    monkeypatch.setattr(weights, "AWQ_MARLIN_OVERHEAD", c.MARLIN_INT4_OVERHEAD)
+    weights._LAYOUTS.clear()
+    below = [
+        estimate(HELD[row].info.model_copy(), HELD[row].request).per_device.weights / GiB
+        < HELD[row].weights_gib
+        for row in ("D2", "E1")
+    ]
+    assert all(below)
+    monkeypatch.undo()
+    weights._LAYOUTS.clear()

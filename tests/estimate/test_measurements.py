@@ -44,8 +44,18 @@ def test_weights_within_one_percent_and_never_below(case) -> None:
     assert case.weights_gib <= weights <= case.weights_gib * 1.01
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.kv_tokens], ids=label)
+@pytest.mark.parametrize("case", [c for c in CASES if c.kv_tokens and not c.kv_connector], ids=label)
 def test_kv_cache_tokens(case) -> None:
     tokens = estimate(case.info, case.request).kv_pool_tokens
     tolerance = 0.01 if case.version == "0.19.0" else 0.02
     assert tokens == pytest.approx(case.kv_tokens, rel=tolerance)
+
+
+def test_a_kv_connector_start_up_has_less_kv_cache_than_estimated() -> None:
+    """Row 64 (a ~0.9 build, Qwen3-235B-FP8 TP4) ran LMCacheConnectorV1: its 8.11 GiB pool is
+    ~1.6 GiB below what weights, the sampler profile and the TP non-torch memory measured on 0.10-0.11
+    leave. The cause is not established (the connector's buffers, or a profiling change of that
+    build); gpuctl models neither, so its estimate is above the measurement, by less than 25 %."""
+    (case,) = [c for c in CASES if c.kv_connector]
+    tokens = estimate(case.info, case.request).kv_pool_tokens
+    assert case.kv_tokens < tokens < case.kv_tokens * 1.25
