@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -19,7 +20,7 @@ from pydantic_core import ErrorDetails
 
 from gpuctl.errors import Diagnostic
 from gpuctl.spec.documents import FieldPath, SourceDocument, format_path
-from gpuctl.spec.models import PATTERN_MEANINGS
+from gpuctl.spec.models import NAME_PATTERN, PATTERN_MEANINGS
 from gpuctl.spec.secrets import is_secret_flag, is_secret_name, secret_shape
 
 _TYPE_WORDS = {
@@ -33,7 +34,7 @@ _TYPE_WORDS = {
 }
 
 
-def suggestion(word: str, choices: Iterable[str]) -> str | None:
+def suggestion(word: str, choices: Iterable[str], *, cutoff: float = 0.7) -> str | None:
     """The choice `word` was probably meant to be: a snake_case or case slip, or a close spelling."""
     choices = list(choices)
     camel = to_camel(word)
@@ -42,7 +43,7 @@ def suggestion(word: str, choices: Iterable[str]) -> str | None:
     by_case = {choice.lower(): choice for choice in choices}
     if word.lower() in by_case:
         return by_case[word.lower()]
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.7)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
     return close[0] if close else None
 
 
@@ -54,6 +55,8 @@ def show(value: Any) -> str:
         return str(value).lower()
     if value is None:
         return "null"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ".inf" if value > 0 else "-.inf"  # as YAML writes them
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -80,11 +83,11 @@ class SchemaErrors:
     def __init__(self, doc: SourceDocument, root_schema: dict[str, Any]) -> None:
         self.doc = doc
         self.root = root_schema
-        self.homes = _field_homes(root_schema)
+        self.homes = _homes(root_schema)
 
     def diagnostics(self, errors: Iterable[Any]) -> list[Diagnostic]:
         found: list[Diagnostic] = []
-        for error in errors:
+        for error in _one_per_mistake(list(errors)):
             found.extend(self.convert(error))
         return found
 
@@ -117,7 +120,10 @@ class SchemaErrors:
                 for key in extra
             ]
         if keyword == "required":
-            missing = [name for name in value if name not in instance]
+            # A misspelt field is said once, as unknown ("did you mean 'address'?"), not also as missing.
+            allowed = list(schema.get("properties", {}))
+            misspelt = {suggestion(key, allowed) for key in instance if key not in allowed}
+            missing = [name for name in value if name not in instance and name not in misspelt]
             return [
                 self.at(
                     path,
@@ -139,7 +145,8 @@ class SchemaErrors:
             return [self.at(path, f"must be {value!r}, not {show(instance)}", None, "bad-value")]
         if keyword == "pattern":
             meaning = PATTERN_MEANINGS.get(value, f"a value matching {value}")
-            return [self.at(path, f"{show(instance)} is not {meaning}", None, "bad-format")]
+            hint = _non_ascii_hint(instance) or (_name_hint(instance) if value == NAME_PATTERN else None)
+            return [self.at(path, f"{show(instance)} is not {meaning}", hint, "bad-format")]
         if keyword in _RANGE_WORDS:
             return [
                 self.at(
@@ -177,16 +184,39 @@ class SchemaErrors:
         return f"allowed here: {', '.join(allowed)}" if allowed else "no fields are allowed here"
 
     def example_hint(self, path: FieldPath, name: str, parent: dict[str, Any]) -> str | None:
-        example = _example_at(self.root, (*path, name))
-        if example is not None and len(_flow(example)) <= 60:
+        field = parent.get("properties", {}).get(name, {})
+        example = self.example((*path, name), field)
+        if example is not None:
             return f"for example: {name}: {_flow(example)}"
-        field = self.resolve(parent.get("properties", {}).get(name, {}))
-        examples = field.get("examples")
-        if examples:
-            return f"for example: {name}: {_flow(examples[0])}"
-        if field.get("type") == "object" or "properties" in field:
+        resolved = self.resolve(field)
+        if resolved.get("type") == "object" or "properties" in resolved:
             return f"add a {name}: section"
         return None
+
+    def example(self, path: FieldPath, schema: dict[str, Any]) -> Any:
+        """A short value for the field at `path` (at most 60 characters as YAML), or None."""
+        return next((value for value in self.examples(path, schema) if len(_flow(value)) <= 60), None)
+
+    def examples(self, path: FieldPath, schema: dict[str, Any]) -> Iterator[Any]:
+        """Values for the field at `path`, best first: the schema's example document, the field's
+        own examples, an object made of its fields' examples (the required ones, else all), its
+        default."""
+        resolved = self.resolve(schema)
+        found = _example_at(self.root, path)
+        if found is not None:
+            yield found
+        yield from resolved.get("examples", [])
+        properties = resolved.get("properties", {})
+        built = {}
+        for name in resolved.get("required") or properties:
+            value = self.example((*path, name), properties[name])
+            if value is not None:
+                built[name] = value
+        if built:
+            yield built
+        default = resolved.get("default")
+        if default is not None and default != {} and default != []:
+            yield default
 
     def type_problem(
         self, path: FieldPath, expected: str | list[str], instance: Any, schema: dict[str, Any]
@@ -197,19 +227,28 @@ class SchemaErrors:
         message = f"expected {wanted}, got {describe(instance, reveal=reveal)}"
         name = path[-1] if path and isinstance(path[-1], str) else None
         if isinstance(instance, str) and {"integer", "number"} & set(types) and _is_number(instance):
-            return message, "write the number without quotes"
+            if "e" not in instance.lower():
+                return message, "write the number without quotes"
+            number = float(instance)  # 1e3: YAML 1.1 reads exponents without a '.' and a sign as text
+            return message, f"write it out: {int(number) if number.is_integer() else number}"
+        if instance is None and types == ["string"]:
+            return message, 'write "" for an empty string'
         if isinstance(instance, str) and types == ["boolean"]:
             return message, "write true or false, without quotes"
         if isinstance(instance, bool) and "string" in types:
             return message, 'YAML reads yes/no/on/off/true/false as booleans: quote the value, e.g. "yes"'
         if isinstance(instance, int | float) and "string" in types:
             return message, f'quote it: "{instance}"' if reveal else "put the value in quotes"
-        examples = self.resolve(schema).get("examples")
-        if examples and name:
-            return message, f"for example: {name}: {_flow(examples[0])}"
-        if examples:
-            return message, f"for example: {_flow(examples[0])}"
-        return message, None
+        if isinstance(instance, dict) and len(instance) == 1 and types == ["string"]:
+            return message, "YAML reads a value with ': ' in it as a mapping: put the whole value in quotes"
+        example = self.example(path, schema)
+        if example is None:
+            return message, None
+        if name:
+            return message, f"for example: {name}: {_flow(example)}"
+        if path and isinstance(path[-1], int):
+            return message, f"for example: - {_flow(example)}"
+        return message, f"for example: {_flow(example)}"
 
     def may_be_secret(self, path: FieldPath) -> bool:
         """A value of any type may be a secret: an env variable named like one, or the value
@@ -227,6 +266,44 @@ class SchemaErrors:
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             return {**self.root["$defs"][ref.removeprefix("#/$defs/")], **schema}
         return schema
+
+
+def _non_ascii_hint(value: str) -> str | None:
+    """Text pasted from a web page or chat often carries a look-alike: a non-breaking hyphen
+    (U+2011) in Qwen3‑8B reads like '-' but is not."""
+    odd = next((char for char in value if ord(char) > 127), None)
+    return f"it contains the non-ASCII character {odd!r} (U+{ord(odd):04X}): retype it" if odd else None
+
+
+def _name_hint(value: str) -> str | None:
+    """`Qwen3_8B` → "for example: qwen3-8b"."""
+    name = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:63].rstrip("-")
+    return f"for example: {name}" if name and re.fullmatch(NAME_PATTERN, name) else None
+
+
+def _one_per_mistake(errors: list[Any]) -> list[Any]:
+    """jsonschema reports every keyword a value fails; a person needs the one that explains it.
+
+    `backend: 1` fails `enum` and `type` (keep the enum: it lists the choices); `replicas: .inf`
+    fails `type` and `maximum` (keep the type); `name: ""` fails `minLength` and `pattern` (keep
+    "must not be empty").
+    """
+    keywords: dict[tuple[Any, ...], set[str]] = {}
+    for error in errors:
+        if "propertyNames" not in error.relative_schema_path:
+            keywords.setdefault(tuple(error.absolute_path), set()).add(error.validator)
+
+    def redundant(error: Any) -> bool:
+        if "propertyNames" in error.relative_schema_path:
+            return False
+        here, keyword = keywords[tuple(error.absolute_path)], error.validator
+        if here & {"enum", "const"}:
+            return keyword == "type"
+        if "type" in here:
+            return keyword != "type"
+        return keyword == "pattern" and "minLength" in here
+
+    return [error for error in errors if not redundant(error)]
 
 
 _RANGE_WORDS = {
@@ -263,6 +340,19 @@ def _flow(value: Any) -> str:
     if isinstance(value, str) and re.fullmatch(r"[\w./~-]+", value):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+_HOMES: dict[str, dict[str, list[str]]] = {}
+"""`_field_homes` by schema `$id`: computed once per run, not once per invalid document."""
+
+
+def _homes(root: dict[str, Any]) -> dict[str, list[str]]:
+    key = root.get("$id")
+    if not isinstance(key, str):
+        return _field_homes(root)
+    if key not in _HOMES:
+        _HOMES[key] = _field_homes(root)
+    return _HOMES[key]
 
 
 def _field_homes(root: dict[str, Any]) -> dict[str, list[str]]:
@@ -306,8 +396,21 @@ def model_diagnostics(
                 )
         elif not only_custom:
             location = doc.location(loc, key=not _is_scalar(doc, loc))
-            found.append(Diagnostic(error["msg"], location, path=format_path(loc) or None, code="invalid"))
+            message, hint = _pydantic_message(error)
+            found.append(
+                Diagnostic(message, location, path=format_path(loc) or None, hint=hint, code="invalid")
+            )
     return found
+
+
+def _pydantic_message(error: ErrorDetails) -> tuple[str, str | None]:
+    """A pydantic error the schema did not see, in gpuctl's words. The one known case: JSON Schema
+    counts 2.0 as an integer, strict pydantic does not."""
+    value = error.get("input")
+    if error["type"] in ("int_type", "int_from_float") and isinstance(value, float):
+        hint = f"write {int(value)}" if value.is_integer() else None
+        return f"expected a whole number, got {describe(value)}", hint
+    return error["msg"], None
 
 
 def _is_scalar(doc: SourceDocument, path: FieldPath) -> bool:

@@ -187,19 +187,31 @@ class _Builder:
         self.active: set[int] = set()
 
     def document(self, root: Node, number: int) -> SourceDocument:
-        if _expanded_size(root, {}, MAX_NODES) > MAX_NODES:
-            raise _Abort(
-                Diagnostic(
-                    f"the YAML expands to more than {MAX_NODES:,} values (aliases that refer to aliases: an "
-                    "alias bomb?)",
-                    Location(self.file, root.start_mark.line + 1, root.start_mark.column + 1),
-                    hint="write the values out instead of nesting aliases",
-                    code="yaml-alias-bomb",
-                )
-            )
+        sizes: dict[int, int] = {}
+        if _expanded_size(root, sizes, MAX_NODES) > MAX_NODES:
+            raise _Abort(self.too_large(root, aliased=len(sizes) <= MAX_NODES))
         self.doc = SourceDocument(self.file, number, None, _pos(root))
         self.doc.data = self.build(root, ())
         return self.doc
+
+    def too_large(self, root: Node, *, aliased: bool) -> Diagnostic:
+        """An alias bomb, or a document that really holds that many values (without aliases, the
+        expanded size is the number of distinct nodes visited, so those two cases differ)."""
+        location = Location(self.file, root.start_mark.line + 1, root.start_mark.column + 1)
+        if aliased:
+            return Diagnostic(
+                f"the YAML expands to more than {MAX_NODES:,} values (aliases that refer to aliases: an "
+                "alias bomb?)",
+                location,
+                hint="write the values out instead of nesting aliases",
+                code="yaml-alias-bomb",
+            )
+        return Diagnostic(
+            f"this document holds more than {MAX_NODES:,} values, more than a spec may have",
+            location,
+            hint="split it into several documents or files",
+            code="yaml-too-large",
+        )
 
     def problem(self, node: Node, path: FieldPath, code: str, message: str, hint: str | None = None) -> None:
         mark = node.start_mark
@@ -418,9 +430,20 @@ _SYNTAX_MESSAGES = {
         "a {...} mapping is not closed",
         "add the missing '}', or a ',' between entries",
     ),
-    "found duplicate anchor": ("this anchor (&name) is defined twice", "give each anchor its own name"),
+    "found duplicate anchor": (
+        "this anchor (&name) is defined twice (first at line {first})",
+        "give each anchor its own name",
+    ),
+    "found character that cannot start any token": (
+        "a plain value cannot start with {char}",
+        "put the value in quotes",
+    ),
 }
 
+
+_MISPLACED = ("did not find expected key", "did not find expected '-' indicator")
+"""Problems libyaml reports at a line that does not line up, or at text after a finished value
+(`name: "x" y`, `env: {A: "1"}}`): the column tells which."""
 
 _SHOW_START = (
     "did not find expected ',' or ']'",
@@ -446,8 +469,19 @@ def _syntax_diagnostic(error: yaml.MarkedYAMLError, text: str, display: str) -> 
             code="yaml-tab",
         )
     problem = error.problem or ""
+    char = repr(current[column : column + 1] or "end of line")
+    if problem.startswith(_MISPLACED) and current[:column].strip():
+        return Diagnostic(
+            f"YAML syntax: unexpected {char} after a complete value",
+            location,
+            hint="put the whole value in quotes, or remove what follows it",
+            code="yaml-syntax",
+        )
     for start, (message, hint) in _SYNTAX_MESSAGES.items():
-        if problem.startswith(start):
+        # libyaml says most problems in `problem`; a duplicate anchor in `context`
+        if problem.startswith(start) or (error.context or "").startswith(start):
+            first = error.context_mark.line + 1 if error.context_mark else "?"
+            message = message.replace("{char}", char).replace("{first}", str(first))
             if start in _SHOW_START and error.context_mark and error.context_mark.line != line:
                 message += f" (it starts at line {error.context_mark.line + 1})"
             return Diagnostic(f"YAML syntax: {message}", location, hint=hint, code="yaml-syntax")

@@ -14,6 +14,7 @@ warning.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 
 from gpuctl.errors import Diagnostic, GpuctlError, Location
 from gpuctl.spec.checks import cross_check
-from gpuctl.spec.diagnose import SchemaErrors, model_diagnostics, suggestion
+from gpuctl.spec.diagnose import SchemaErrors, model_diagnostics, show, suggestion
 from gpuctl.spec.documents import FieldPath, SourceDocument, read_file
 from gpuctl.spec.models import API_VERSION, KINDS, Cluster, Document, HostSpec, ModelDeployment
 from gpuctl.spec.schema import packaged_schema
@@ -129,10 +130,15 @@ def read_specs(paths: Sequence[str | Path] | None = None) -> LoadResult:
     """Load and validate specs, returning every diagnostic instead of raising."""
     files, diagnostics = discover(paths)
     valid: list[tuple[Document, SourceDocument]] = []
+    typed: list[tuple[str, SourceDocument]] = []  # every document of a known kind, valid or not
+    invalid: list[SourceDocument] = []
+    unread: list[str] = []  # files whose YAML could not be read (whole or in part)
     documents = 0
     for path, display in files:
         source = read_file(path, display)
         diagnostics += source.diagnostics
+        if any(diagnostic.code != "file-empty" for diagnostic in source.diagnostics):
+            unread.append(display)
         ours = [(doc, _classify(doc)) for doc in source.documents]
         if source.documents and all(kind is None for _, kind in ours) and not source.diagnostics:
             diagnostics.append(
@@ -151,7 +157,11 @@ def read_specs(paths: Sequence[str | Path] | None = None) -> LoadResult:
             diagnostics += problems
             if model is not None and not problems:
                 valid.append((model, doc))
-    diagnostics += cross_check(valid)
+            else:
+                invalid.append(doc)
+            if kind in KINDS and isinstance(doc.data, dict):
+                typed.append((kind, doc))
+    diagnostics += cross_check(typed, unread, invalid)
     if files and documents == 0 and not any(d.severity == "error" for d in diagnostics):
         shown = ", ".join(str(path) for path in paths or DEFAULT_PATHS)
         diagnostics.append(
@@ -181,12 +191,13 @@ def discover(paths: Sequence[str | Path] | None) -> tuple[list[tuple[Path, str]]
                 )
             ]
     found: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for given in paths:
         root = Path(given)
         if root.is_dir():
-            files = _walk(root)
-            if not files:
+            files, problems = _walk(root)
+            diagnostics += problems
+            if not files and not any(problem.severity == "error" for problem in problems):
                 diagnostics.append(
                     Diagnostic(
                         "no spec files (*.yaml, *.yml) in this directory",
@@ -196,39 +207,96 @@ def discover(paths: Sequence[str | Path] | None) -> tuple[list[tuple[Path, str]]
                     )
                 )
         elif root.exists():
-            files = [(root, str(given))]
+            files = [(root, str(given))]  # whatever it is: `gpuctl validate <(...)` reads a pipe
         else:
-            diagnostics.append(Diagnostic("no such file or directory", Location(str(given)), code="no-specs"))
+            diagnostics.append(_not_found(root, str(given)))
             continue
         for path, display in files:
-            resolved = path.resolve()
+            resolved = os.path.realpath(path)  # unlike Path.resolve, never raises on a symlink loop
             if resolved not in seen:
                 seen.add(resolved)
                 found.append((path, display))
     return found, diagnostics
 
 
-def _walk(root: Path) -> list[tuple[Path, str]]:
-    """*.yaml and *.yml files under `root`, sorted; hidden files and directories are skipped."""
-    found = []
-    for directory, dirnames, filenames in os.walk(root):
+def _walk(root: Path) -> tuple[list[tuple[Path, str]], list[Diagnostic]]:
+    """*.yaml and *.yml files under `root`, sorted; hidden files and directories are skipped.
+
+    Symbolic links to directories are followed, each directory visited once (a link loop ends
+    there). Only regular files are returned: a named pipe would block the run for ever. What
+    cannot be read (a directory, a broken link) is a problem, never silently left out.
+    """
+    found: list[tuple[Path, str]] = []
+    problems: list[Diagnostic] = []
+    visited: set[str] = set()
+
+    def unreadable(error: OSError) -> None:
+        where = Location(os.path.normpath(error.filename or root))
+        message = f"cannot read this directory: {error.strerror or error}"
+        problems.append(Diagnostic(message, where, code="file-unreadable"))
+
+    for directory, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in visited:
+            dirnames[:] = []
+            continue
+        visited.add(real)
         dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
         for name in sorted(filenames):
-            if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
-                path = Path(directory, name)
-                found.append((path, os.path.normpath(path)))
-    return found
+            if not name.endswith(SPEC_SUFFIXES) or name.startswith("."):
+                continue
+            path = Path(directory, name)
+            display = os.path.normpath(path)
+            if path.is_file():
+                found.append((path, display))
+            elif not path.exists():
+                problems.append(_not_found(path, display))
+            else:
+                problems.append(
+                    Diagnostic(
+                        "not a regular file (a named pipe, socket or device); it was skipped",
+                        Location(display),
+                        severity="warning",
+                        hint="keep only spec files in the spec directories",
+                        code="not-a-file",
+                    )
+                )
+    return found, problems
+
+
+def _not_found(path: Path, display: str) -> Diagnostic:
+    """A path that does not exist: missing, a broken symbolic link, or a symbolic link loop."""
+    if not path.is_symlink():
+        return Diagnostic("no such file or directory", Location(display), code="no-specs")
+    try:
+        os.stat(path)
+        message = "the symbolic link cannot be followed"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            message = "a symbolic link loop: it leads back to itself"
+        else:
+            message = f"a broken symbolic link: it points to {os.readlink(path)}, which does not exist"
+    return Diagnostic(message, Location(display), hint="fix or remove it", code="no-specs")
 
 
 def _classify(doc: SourceDocument) -> str | None:
-    """The kind a document is meant to be; None for documents that are not gpuctl's at all."""
+    """The kind a document is meant to be; None for documents that are not gpuctl's at all.
+
+    A document is gpuctl's when its apiVersion names gpuctl (even misspelt: gpuctl/v1alpha1), when
+    its kind is one of ours and its apiVersion is not another API group's, or when it has no
+    apiVersion and a kind close to ours. Kubernetes manifests that happen to share a kind
+    (cluster.x-k8s.io/v1beta1 Cluster, apps/v1 Deployment) are someone else's.
+    """
     data = doc.data
     if not isinstance(data, dict):
         return "?"
     api, kind = data.get("apiVersion"), data.get("kind")
-    if isinstance(api, str) and api.split("/")[0] == API_VERSION.split("/")[0]:
-        return kind if isinstance(kind, str) else "?"
-    if isinstance(kind, str) and suggestion(kind, KINDS):
+    kind_name = kind if isinstance(kind, str) else "?"
+    if isinstance(api, str) and "gpuctl" in api.split("/")[0].lower():
+        return kind_name
+    if kind_name in KINDS and not (isinstance(api, str) and "." in api.split("/")[0]):
+        return kind_name
+    if api is None and isinstance(kind, str) and suggestion(kind, KINDS, cutoff=0.85):
         return kind
     if api is None and kind is None and {"metadata", "spec"} & data.keys():
         return "?"
@@ -281,21 +349,15 @@ def _validator(kind: str) -> Any:
 
 
 def _header_problems(doc: SourceDocument, data: dict[str, Any]) -> list[Diagnostic]:
+    """apiVersion and kind, whatever YAML value they hold (a list or mapping included)."""
     api, kind = data.get("apiVersion"), data.get("kind")
     problems = []
     if api is None:
-        problems.append(
-            Diagnostic(
-                "missing apiVersion",
-                doc.location(),
-                hint=f"start the document with apiVersion: {API_VERSION}",
-                code="missing-field",
-            )
-        )
+        problems.append(_missing(doc, "apiVersion", f"start the document with apiVersion: {API_VERSION}"))
     elif api != API_VERSION:
         problems.append(
             Diagnostic(
-                f"unknown apiVersion {api!r}",
+                f"unknown apiVersion {show(api)}",
                 doc.location(("apiVersion",)),
                 path="apiVersion",
                 hint=f"gpuctl reads apiVersion: {API_VERSION}",
@@ -303,19 +365,12 @@ def _header_problems(doc: SourceDocument, data: dict[str, Any]) -> list[Diagnost
             )
         )
     if kind is None:
+        problems.append(_missing(doc, "kind", f"add kind: {' or kind: '.join(KINDS)}"))
+    elif not isinstance(kind, str) or kind not in KINDS:
+        near = suggestion(kind, KINDS) if isinstance(kind, str) else None
         problems.append(
             Diagnostic(
-                "missing kind",
-                doc.location(),
-                hint=f"add kind: {' or kind: '.join(KINDS)}",
-                code="missing-field",
-            )
-        )
-    elif kind not in KINDS:
-        near = suggestion(str(kind), KINDS)
-        problems.append(
-            Diagnostic(
-                f"unknown kind {kind!r}",
+                f"unknown kind {show(kind)}",
                 doc.location(("kind",)),
                 path="kind",
                 hint=f"did you mean {near!r}?" if near else f"gpuctl knows {' and '.join(KINDS)}",
@@ -323,6 +378,13 @@ def _header_problems(doc: SourceDocument, data: dict[str, Any]) -> list[Diagnost
             )
         )
     return problems
+
+
+def _missing(doc: SourceDocument, name: str, hint: str) -> Diagnostic:
+    """A header field that is absent (said at the document's start) or empty (said at its key)."""
+    if name in doc.data:
+        return Diagnostic(f"{name} is empty", doc.location((name,)), hint=hint, code="missing-field")
+    return Diagnostic(f"missing {name}", doc.location(), hint=hint, code="missing-field")
 
 
 def _what(value: Any) -> str:

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Final, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from gpuctl.spec.secrets import literal_secrets
+from gpuctl.spec.secrets import literal_secrets, secret_shape
 
 API_VERSION: Final = "gpuctl.dev/v1alpha1"
 
@@ -224,13 +225,15 @@ class HostSpec(SpecModel):
         head, sep, port = address.rpartition(":")
         if sep and port.isdigit() and ":" not in head:
             raise spec_error(((), f"{address!r} includes a port", f"write address: {head} and port: {port}"))
-        if not re.fullmatch(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9])?", address):
+        if not re.fullmatch(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9])?\.?", address):  # gpu-01.example.com.
             raise spec_error(((), f"{address!r} is neither an IP address nor a DNS name", None))
         return address
 
-    @field_validator("labels")
+    @field_validator("labels", mode="before")
     @classmethod
-    def _no_probed_labels(cls, labels: dict[str, str]) -> dict[str, str]:
+    def _no_probed_labels(cls, labels: object) -> object:
+        if not isinstance(labels, dict):
+            return labels  # the type check says what is wrong
         problems = [
             ((key,), f"label {key!r} is set by gpuctl from what it probes on the host", "remove it")
             for key in labels
@@ -308,6 +311,9 @@ class Cluster(SpecModel):
 BackendName = Literal["auto", "vllm", "sglang", "mindie", "voxbox", "llama-box"]
 
 
+_COUNTS = {2: "two", 3: "three"}
+
+
 class ModelSource(SpecModel):
     """Where the model comes from: exactly one of `huggingface`, `modelscope` or `local`."""
 
@@ -345,18 +351,23 @@ class ModelSource(SpecModel):
         examples=["Qwen3-8B-Q4_K_M.gguf", "*Q4_K_M.gguf"],
     )
 
-    @model_validator(mode="after")
-    def _exactly_one_source(self) -> ModelSource:
-        given = [key for key in ("huggingface", "modelscope", "local") if getattr(self, key)]
+    @model_validator(mode="before")
+    @classmethod
+    def _exactly_one_source(cls, data: object) -> object:
+        """Runs on the raw input, so that a source of the wrong type or format (reported by the
+        type checks) does not hide that there are two sources, or none."""
+        if not isinstance(data, dict):
+            return data
+        given = [key for key in ("huggingface", "modelscope", "local") if data.get(key) is not None]
         if len(given) > 1:
             raise spec_error(
                 (
                     (given[1],),
-                    f"the model has two sources, {given[0]} and {given[1]}",
+                    f"the model has {_COUNTS[len(given)]} sources: {', '.join(given[:-1])} and {given[-1]}",
                     "set exactly one of huggingface, modelscope or local",
                 )
             )
-        if not given:
+        if not given and data.keys() <= cls.model_fields.keys():  # else a misspelt key may be the source
             raise spec_error(
                 (
                     (),
@@ -364,7 +375,7 @@ class ModelSource(SpecModel):
                     "set one of huggingface: ORG/NAME, modelscope: ORG/NAME or local: /path",
                 )
             )
-        if self.local and self.revision:
+        if given == ["local"] and data.get("revision") is not None:
             raise spec_error(
                 (
                     ("revision",),
@@ -372,7 +383,7 @@ class ModelSource(SpecModel):
                     "remove revision",
                 )
             )
-        return self
+        return data
 
     @property
     def kind(self) -> Literal["huggingface", "modelscope", "local"]:
@@ -432,15 +443,19 @@ class Placement(SpecModel):
     )
 
     # Field validators rather than one model validator: each runs as soon as its own field is
-    # valid, so a mistake elsewhere in the placement does not hide these problems.
+    # valid, so a mistake elsewhere in the placement does not hide these problems. They run on the
+    # raw input (mode="before") and skip entries of the wrong type, which the type checks report,
+    # so that one bad entry does not hide the problems of the others.
 
-    @field_validator("selector")
+    @field_validator("selector", mode="before")
     @classmethod
-    def _probed_values(cls, selector: dict[str, str]) -> dict[str, str]:
+    def _probed_values(cls, selector: object) -> object:
+        if not isinstance(selector, dict):
+            return selector
         problems: list[tuple[FieldPath, str, str | None]] = []
         for key, value in selector.items():
             allowed = PROBED_LABELS.get(key)
-            if allowed and value not in allowed:
+            if allowed and isinstance(value, str) and value not in allowed:
                 alias = _ARCH_ALIASES.get(value) if key == "arch" else None
                 hint = f"gpuctl uses Docker's name: {alias}" if alias else f"one of: {', '.join(allowed)}"
                 problems.append(((key,), f"{value!r} is not a value gpuctl probes for {key}", hint))
@@ -448,20 +463,24 @@ class Placement(SpecModel):
             raise spec_error(*problems)
         return selector
 
-    @field_validator("hosts")
+    @field_validator("hosts", mode="before")
     @classmethod
-    def _hosts_once(cls, hosts: list[str]) -> list[str]:
-        problems = _listed_twice(hosts)
+    def _hosts_once(cls, hosts: object) -> object:
+        problems = _listed_twice(hosts, str) if isinstance(hosts, list) else []
         if problems:
             raise spec_error(*problems)
         return hosts
 
-    @field_validator("devices")
+    @field_validator("devices", mode="before")
     @classmethod
-    def _devices_on_hosts(cls, devices: list[str], info: ValidationInfo) -> list[str]:
-        problems = _listed_twice(devices)
+    def _devices_on_hosts(cls, devices: object, info: ValidationInfo) -> object:
+        if not isinstance(devices, list):
+            return devices
+        problems = _listed_twice(devices, _device_identity)
         hosts = info.data.get("hosts") or []
         for index, device in enumerate(devices):
+            if not _device_identity(device):
+                continue
             host, _ = parse_device_ref(device)
             if hosts and host not in hosts:
                 problems.append(
@@ -476,18 +495,45 @@ class Placement(SpecModel):
         return devices
 
 
+def _device_identity(device: object) -> str | None:
+    """`host:index[/mig]` with the numbers as numbers (gpu-01:00 is gpu-01:0); None when `device`
+    is not a device reference (the pattern check reports it)."""
+    if not isinstance(device, str) or not re.fullmatch(DEVICE_REF_PATTERN, device):
+        return None
+    host, key = parse_device_ref(device)
+    return f"{host}:{'/'.join(str(int(part)) for part in key.split('/'))}"
+
+
+def _reserved_names(variables: dict[object, object]) -> list[tuple[FieldPath, str, str | None]]:
+    """Variables of `env` or `secrets` that gpuctl sets from the placement."""
+    return [
+        ((name,), f"gpuctl sets {name} from the placement", "pin devices with placement.devices")
+        for name in variables
+        if name in RESERVED_ENV
+    ]
+
+
 def _text(value: object) -> str:
     """A raw scalar as text for the secret check (a password may be written as a number)."""
     return str(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
 
 
-def _listed_twice(items: list[str]) -> list[tuple[FieldPath, str, str | None]]:
-    seen: set[str] = set()
+def _listed_twice(
+    items: list[object], identity: Callable[[Any], str | None]
+) -> list[tuple[FieldPath, str, str | None]]:
+    """Entries that repeat an earlier one; entries without an identity (of the wrong type or
+    format, which other checks report) are skipped."""
+    first: dict[str, object] = {}
     problems: list[tuple[FieldPath, str, str | None]] = []
     for index, item in enumerate(items):
-        if item in seen:
-            problems.append(((index,), f"{item!r} is listed twice", "list it once"))
-        seen.add(item)
+        key = identity(item) if isinstance(item, str) else None
+        if key is None:
+            continue
+        if key in first:
+            same = "is listed twice" if first[key] == item else f"is the same as {first[key]!r}"
+            problems.append(((index,), f"{item!r} {same}", "list it once"))
+        else:
+            first[key] = item
     return problems
 
 
@@ -556,7 +602,8 @@ class ModelDeploymentSpec(SpecModel):
     parameters: list[str] = Field(
         default_factory=list,
         description="Backend command-line flags, passed through unchanged, one flag per item "
-        "(`--flag=value`, or the flag and its value as two items). Flags gpuctl owns (host, port, "
+        "(`--flag=value`, the flag and its value as two items, or `--flag value` split at its first "
+        "space). Flags gpuctl owns (host, port, "
         "served name, parallel sizes decided by placement) are refused unless they agree.",
         examples=[["--max-model-len=32768", "--enable-prefix-caching"]],
     )
@@ -579,29 +626,20 @@ class ModelDeploymentSpec(SpecModel):
     @field_validator("env", "parameters", mode="before")
     @classmethod
     def _no_literal_secrets(cls, value: object, info: ValidationInfo) -> object:
-        """Runs on the raw input, before type checks, so that a literal secret is reported even
-        when another entry of the same field has the wrong type."""
+        """Runs on the raw input, before type checks, so that a literal secret (or a variable
+        gpuctl sets itself) is reported even when another entry of the same field has the wrong
+        type. One validator per field: the first that raises would stop the others."""
         if info.field_name == "env" and isinstance(value, dict):
             findings = literal_secrets({k: _text(v) for k, v in value.items() if isinstance(k, str)}, [])
+            reserved = _reserved_names(value)
         elif info.field_name == "parameters" and isinstance(value, list):
-            findings = literal_secrets({}, [_text(item) for item in value])
+            findings, reserved = literal_secrets({}, [_text(item) for item in value]), []
         else:
             return value
-        if findings:
-            raise spec_error(*[(finding.path[1:], finding.message, finding.hint) for finding in findings])
+        problems = [(finding.path[1:], finding.message, finding.hint) for finding in findings]
+        if problems or reserved:
+            raise spec_error(*problems, *reserved)
         return value
-
-    @field_validator("env")
-    @classmethod
-    def _no_reserved_env(cls, env: dict[str, str]) -> dict[str, str]:
-        problems = [
-            ((name,), f"gpuctl sets {name} from the placement", "pin devices with placement.devices")
-            for name in env
-            if name in RESERVED_ENV
-        ]
-        if problems:
-            raise spec_error(*problems)
-        return env
 
     @field_validator("image")
     @classmethod
@@ -616,13 +654,30 @@ class ModelDeploymentSpec(SpecModel):
             )
         return image
 
-    @field_validator("secrets")
+    @field_validator("secrets", mode="before")
     @classmethod
-    def _not_in_env(cls, secrets: dict[str, SecretRef], info: ValidationInfo) -> dict[str, SecretRef]:
+    def _secret_references(cls, secrets: object, info: ValidationInfo) -> object:
+        """On the raw input, like the literal-secret check, and all in one validator: a `before`
+        validator that raises stops the validation of the field, SecretRef's included."""
+        if not isinstance(secrets, dict):
+            return secrets
         env = info.data.get("env") or {}
-        problems = [
+        problems: list[tuple[FieldPath, str, str | None]] = [
             ((name,), f"{name} is set in env too", "keep one of them") for name in secrets if name in env
         ]
+        problems += _reserved_names(secrets)
+        for name, ref in secrets.items():
+            variable = ref.get("fromEnv") if isinstance(ref, dict) else None
+            shape = secret_shape(variable) if isinstance(variable, str) else None
+            if shape:
+                problems.append(
+                    (
+                        (name, "fromEnv"),
+                        f"fromEnv takes the name of an environment variable, but this looks like {shape}: "
+                        "secrets must not be written in a spec",
+                        f"write a variable's name (fromEnv: {name}) and export the secret in that variable",
+                    )
+                )
         if problems:
             raise spec_error(*problems)
         return secrets

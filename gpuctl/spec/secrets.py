@@ -28,6 +28,7 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a GitLab token (glpat-…)", re.compile(r"\bglpat-[\w-]{20,}")),
     ("a Slack token (xox…)", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("a bearer token", re.compile(r"\bBearer\s+[A-Za-z0-9._~+/-]{16,}")),
 )
 
 _NEVER = "secrets must not be written in a spec"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from gpuctl.errors import GpuctlError
+from gpuctl.spec import documents
 from gpuctl.spec.documents import MAX_FILE_BYTES, parse_text
 from gpuctl.spec.loader import load_specs, read_specs
 
@@ -102,7 +104,8 @@ def test_load_specs_raises_every_diagnostic_at_once(tree: Path) -> None:
         load_specs()
     assert [str(d) for d in raised.value.diagnostics] == [
         "specs/broken.yaml:4:9: error: metadata.name: 'Bad_Name' is not a DNS-1123 name: lower-case "
-        "letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+        "letters, digits and '-', starting and ending with a letter or digit, at most 63 characters "
+        "(for example: bad-name)",
         "specs/broken.yaml:7:5: error: spec.model.hf: unknown field 'hf' (allowed here: huggingface, "
         "modelscope, local, revision, file)",
     ]
@@ -150,6 +153,95 @@ def test_a_huge_file_is_refused_unread(tmp_path: Path) -> None:
     assert [str(d) for d in read_specs([huge]).diagnostics] == [
         f"{huge}:1:1: error: the file is 8.0 MiB; spec files are limited to 8 MiB "
         "(split it into several files)"
+    ]
+
+
+def test_links_and_special_files_in_a_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link loop (a crash), a named pipe (a hang) and a broken link each get a message; a linked
+    directory is read, once, even when a link leads back up the tree."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "shared" / "lab.yaml", CLUSTER.format(name="lab", host="gpu-01", address="192.0.2.11"))
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "shared").symlink_to("../shared")
+    (tmp_path / "specs" / "up").symlink_to("..")
+    (tmp_path / "specs" / "loop.yaml").symlink_to("loop.yaml")
+    (tmp_path / "specs" / "gone.yaml").symlink_to("nowhere.yaml")
+    os.mkfifo(tmp_path / "specs" / "pipe.yaml")
+    result = read_specs(["specs"])
+    assert [str(d) for d in result.diagnostics] == [
+        "specs/gone.yaml: error: a broken symbolic link: it points to nowhere.yaml, which does not exist "
+        "(fix or remove it)",
+        "specs/loop.yaml: error: a symbolic link loop: it leads back to itself (fix or remove it)",
+        "specs/pipe.yaml: warning: not a regular file (a named pipe, socket or device); it was skipped "
+        "(keep only spec files in the spec directories)",
+    ]
+    assert [cluster.metadata.name for cluster in result.specs.clusters] == ["lab"]
+    assert [str(d) for d in read_specs(["specs/loop.yaml"]).diagnostics] == [
+        "specs/loop.yaml: error: a symbolic link loop: it leads back to itself (fix or remove it)"
+    ]
+
+
+def test_a_document_with_too_many_values_is_not_called_an_alias_bomb(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_NODES", 10)
+    (big,) = parse_text("hosts: [a, b, c, d, e, f, g, h, i, j, k]\n", "big.yaml").diagnostics
+    assert (big.code, big.message) == (
+        "yaml-too-large",
+        "this document holds more than 10 values, more than a spec may have",
+    )
+    (bomb,) = parse_text("a: &a [x, x, x]\nb: &b [*a, *a, *a]\n", "bomb.yaml").diagnostics
+    assert bomb.code == "yaml-alias-bomb"
+
+
+UNUSUAL = """\
+%YAML 1.1
+---
+# a comment before the document
+apiVersion: gpuctl.dev/v1alpha1
+kind: Cluster
+metadata: {name: lab}
+spec:
+  ssh: {port: 22, commandTimeout: 120.5}
+  hosts:
+    - &host {name: gpu-01, address: 192.0.2.11, labels: &labels {zone: "1", gpu: h100}}
+    - <<: *host
+      name: gpu-02
+      address: gpu-02.example.com.
+    - name: gpu-03
+      address: "2001:db8::3"
+      labels: {<<: *labels, zone: b}
+...
+---
+apiVersion: gpuctl.dev/v1alpha1
+kind: ModelDeployment
+metadata: {name: qwen3-8b-gguf}
+spec:
+  cluster: lab
+  model: {huggingface: Qwen/Qwen3-8B-GGUF, revision: 2024-01-01, file: "*Q4_K_M*.gguf"}
+  servedName: "123"
+  backendVersion: "0.11"
+  replicas: 0
+  placement: {hosts: [gpu-01], devices: ["gpu-01:0/1", "gpu-01:1"], selector: {arch: arm64}}
+  parameters: ["--max-model-len", "32768", "--api-key-file=/run/key", "--max-tokens=8"]
+  env: {HF_HUB_OFFLINE: "1", TOKENIZERS_PARALLELISM: "false", HF_TOKEN_PATH: /run/token, EMPTY: ""}
+  secrets: {HF_TOKEN: {fromEnv: MY_HF_TOKEN}}
+"""
+
+
+@pytest.mark.parametrize("encoding", ["plain", "bom", "crlf"])
+def test_valid_but_unusual_specs_are_accepted(tmp_path: Path, encoding: str) -> None:
+    """Merge keys, anchors, directives, a fully qualified host name, IPv6, MIG pins, quoted
+    numbers, switch-like env values: none is an error (false alarms are bugs too)."""
+    text = UNUSUAL.replace("\n", "\r\n") if encoding == "crlf" else UNUSUAL
+    raw = ("\ufeff" if encoding == "bom" else "") + text
+    path = tmp_path / "unusual.yaml"
+    path.write_bytes(raw.encode("utf-8"))
+    result = read_specs([path])
+    assert result.diagnostics == ()
+    (cluster,) = result.specs.clusters
+    assert [host.labels for host in cluster.spec.hosts] == [
+        {"zone": "1", "gpu": "h100"},
+        {"zone": "1", "gpu": "h100"},
+        {"zone": "b", "gpu": "h100"},
     ]
 
 
