@@ -67,7 +67,9 @@ class _Builder:
         result = schedule(requests, self.hosts, inputs.clusters, observed, [o for o, _ in deletions])
         self.diagnostics += result.diagnostics
         desired = self._render(result, demands)
-        changes = diff(desired, current, deletions, result.moved, result.kept, create_reason)
+        spared = [(o, result.spared[o.container.id]) for o, _ in deletions if o.container.id in result.spared]
+        deletions = [(o, why) for o, why in deletions if o.container.id not in result.spared]
+        changes = diff(desired, current, deletions, result.moved, result.kept, create_reason, spared)
         digest = plan_facts.digest(self.hosts)
         return Plan(
             clusters=sorted(self.clusters),
@@ -209,10 +211,13 @@ class _Builder:
         }
         deletions: list[tuple[Observed, str]] = []
         mine: dict[tuple[str, str], list[Observed]] = defaultdict(list)
+        # Containers a host lists while its Docker does not answer (a partial probe, an edited
+        # snapshot) are as unknown as the host: left alone, and their replicas held, not moved.
+        answered = {h.host for h in self.hosts if h.ok and h.docker is not None and h.docker.reachable}
         for obs in observed:
             if obs.cluster not in self.clusters or (targets and obs.deployment not in targets):
                 continue
-            if obs.deployment in protected:
+            if obs.deployment in protected or obs.host not in answered:
                 continue
             demand = demands.get(obs.deployment)
             if demand is not None and demand.cluster.metadata.name == obs.cluster:
@@ -240,11 +245,7 @@ class _Builder:
                 deletions += [(o, f"duplicate of {keep.name} on {keep.host}") for o in extra]
                 current[ident] = keep
                 replicas[ident[2]].append(keep)
-            if not containers:
-                create_reason[(cluster, name)] = "new deployment"
-            else:
-                exist = f"{len(replicas)} exist{'s' if len(replicas) == 1 else ''}"
-                create_reason[(cluster, name)] = f"scaled up to {wanted} replicas ({exist})"
+            create_reason[(cluster, name)] = _create_reason(wanted, containers, set(replicas))
             requests.append(Request(demand, inputs.locations.get(name, Location()), dict(replicas)))
         return requests, current, deletions, create_reason
 
@@ -267,6 +268,18 @@ class _Builder:
                 continue
             desired += _match_workers(placement, specs)
         return desired
+
+
+def _create_reason(wanted: int, containers: list[Observed], seen: set[int]) -> str:
+    """Why a deployment's missing replicas are created: it is new, it was scaled up (replicas
+    0..n-1 run and nothing was scaled down), or some replica has no container (it was removed,
+    or the deployment was scaled down past it)."""
+    if not containers:
+        return "new deployment"
+    exist = f"{len(seen)} exist{'s' if len(seen) == 1 else ''}"
+    if seen == set(range(len(seen))) and all(o.replica < wanted for o in containers):
+        return f"scaled up to {wanted} replica{'s' if wanted != 1 else ''} ({exist})"
+    return f"no container for this replica ({wanted} wanted, {exist})"
 
 
 def _match_workers(placement: Placement, specs: list[ContainerSpec]) -> list[Desired]:
@@ -292,6 +305,7 @@ def _unprobed(facts: HostFacts, hint: str) -> Diagnostic:
     else:
         what = "docker"
         why = facts.docker.error if facts.docker and facts.docker.error else "Docker did not answer"
+        hint = "start Docker there (e.g. `systemctl start docker`) and plan again"
     return Diagnostic(
         f"{facts.host} could not be probed ({what}): {why}; nothing on it is changed",
         location=Location(host=facts.host),

@@ -7,6 +7,7 @@ host can be replaced or deleted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gpuctl import labels
@@ -16,6 +17,9 @@ from gpuctl.plan.model import Action, Change, ObservedContainer
 from gpuctl.schedule.observed import Observed
 
 Identity = tuple[str, str, int, str]
+
+MOVED_FIELDS = ("gpus", "devices", "host changed")
+"""Spec changes a move implies; "moved a:0 → b:1" says them already."""
 
 
 @dataclass(frozen=True)
@@ -49,12 +53,14 @@ def diff(
     moved: dict[tuple[str, str, int], str],
     kept: dict[tuple[str, str, int], str],
     create_reason: dict[tuple[str, str], str],
+    spared: Sequence[tuple[Observed, str]] = (),
 ) -> list[Change]:
     """All changes, sorted by host and container name (then action, for determinism).
 
     `current`: the container the plan compares against, per identity; `deletions`: containers
     the plan removes outright with the reason; `moved`/`kept`: the scheduler's word on running
-    replicas; `create_reason`: per (cluster, deployment), why its missing replicas are created.
+    replicas; `create_reason`: per (cluster, deployment), why its missing replicas are created;
+    `spared`: containers the plan would delete but leaves for now, with the reason.
     """
     changes: list[Change] = []
     wanted = {d.identity for d in desired}
@@ -76,7 +82,7 @@ def diff(
             details = spec_changes(obs.container.labels.get(labels.SPEC), want.spec)
             if not details and not is_moved:
                 details = [f"spec hash changed {obs.spec_hash or '(none)'} → {spec_hash}"]
-            reasons += [d for d in details if not (is_moved and d.startswith(("gpus", "devices")))]
+            reasons += [d for d in details if not (is_moved and d.startswith(MOVED_FIELDS))]
         if not obs.running:
             reasons.append(f"container {obs.container.state}")
         action: Action = "replace" if reasons else "no-op"
@@ -90,6 +96,7 @@ def diff(
         else:
             changes.append(_delete(obs, f"role {obs.role} is no longer part of replica {obs.replica}"))
     changes += [_delete(obs, reason) for obs, reason in deletions]
+    changes += [_leave(obs, reason) for obs, reason in spared]
     _mark_displaced(changes)
     changes.sort(key=lambda c: (c.host, c.name, c.action, c.observed.id if c.observed else ""))
     return changes

@@ -27,6 +27,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from gpuctl.backends.common import DIST_PORT_OFFSET
 from gpuctl.facts import Device, GpuProcess, HostFacts
 from gpuctl.schedule.observed import Observed, belongs_to
 from gpuctl.schedule.units import size
@@ -35,6 +36,9 @@ Shape = tuple[str, str, int, str]
 """(vendor, product name, memory total, MIG profile or "" for a whole device)."""
 
 HEALTHY = frozenset({"ok", "healthy"})
+RESERVED = 256 << 20
+"""Memory used outside gpuctl and below this, with no process listed, is the driver's own
+reservation: counted, but not named as what makes a device busy."""
 
 
 def device_order(key: str) -> tuple[int, ...]:
@@ -76,7 +80,7 @@ class DeviceState:
         """What holds this device's memory, for reasons ("foreign process python (pid 4242)
         30.0 GiB"), leaving out the holder `besides` (the replica asking)."""
         parts = [f"{who} claims {size(n)}" for who, n in self.holders if who != besides]
-        if self.foreign:
+        if self.foreign_processes or self.foreign >= RESERVED:
             named = ", ".join(
                 f"{p.name or 'process'} (pid {p.pid})"
                 + (f" {size(p.used_memory)}" if p.used_memory is not None else "")
@@ -223,6 +227,15 @@ class Fleet:
             self.index[(host.cluster, dev.shape)].update(dev, old_free)
 
 
+def held_ports(obs: Observed) -> tuple[int, ...]:
+    """Ports a gpuctl container holds on its host: its backend port, and for the leader of a
+    replica across hosts also the next one (Ray GCS, SGLang --dist-init-addr), which no other
+    container may get while it runs, be it planned or not (`--target`)."""
+    if obs.port is None:
+        return ()
+    return (obs.port, obs.port + DIST_PORT_OFFSET) if obs.role == "leader" else (obs.port,)
+
+
 def holder_name(deployment: str, replica: int, role: str = "main") -> str:
     return f"{deployment}/{replica}" + ("" if role == "main" else f"/{role}")
 
@@ -277,6 +290,6 @@ def _host_state(
         labels=labels,
         devices=devices,
         ram_free=facts.info.memory_available if facts.info else 0,
-        ports={o.port for o in observed if o.port is not None},
+        ports={p for o in observed for p in held_ports(o)},
         usable=usable,
     )

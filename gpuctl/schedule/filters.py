@@ -17,6 +17,9 @@ from gpuctl.schedule.capacity import Fleet, HostState
 
 ClassKey = tuple[object, ...]
 
+PROBED_LABELS = frozenset({"os", "arch", "accelerator"})
+"""Labels the probe adds to a host; a host that could not be probed has none of them."""
+
 
 def class_key(host: HostState) -> ClassKey:
     """Everything a filter may look at, nothing that changes from one probe to the next."""
@@ -37,13 +40,23 @@ def class_key(host: HostState) -> ClassKey:
     )
 
 
+DOCKER_DOWN = "Docker did not answer"
+
+
 def status_problem(host: HostState) -> str | None:
     facts = host.facts
     if not facts.ok:
         return f"could not be probed ({facts.status})"
     if facts.docker is None or not facts.docker.reachable:
-        return "Docker did not answer"
+        return DOCKER_DOWN
     return None
+
+
+def answerable(selector: dict[str, str], labels: dict[str, str]) -> dict[str, str]:
+    """The part of a selector a host's labels can answer: a host that could not be probed has no
+    probed labels, so it is judged by its status ("could not be probed"), not by "label
+    arch=amd64 does not match", which would send the reader to the selector."""
+    return {k: v for k, v in selector.items() if k in labels or k not in PROBED_LABELS}
 
 
 def selector_problem(selector: dict[str, str], labels: dict[str, str]) -> str | None:
@@ -86,7 +99,7 @@ class HostClasses:
                     cached.append("in another cluster")
                     continue
                 cached.append(
-                    selector_problem(selector, first.labels)
+                    selector_problem(answerable(selector, first.labels), first.labels)
                     or status_problem(first)
                     or backend_problem(first)
                 )

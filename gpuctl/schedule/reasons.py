@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gpuctl.estimate.types import Estimate
 from gpuctl.schedule.capacity import HostState, ShapeIndex
 from gpuctl.schedule.demand import Demand, claim_of
 from gpuctl.schedule.select import sizes
@@ -22,6 +23,11 @@ from gpuctl.schedule.units import size
 NO_MEMORY = "not enough free memory on any device set"
 MEMORY_HINT = "free devices, lower what it needs (e.g. --max-model-len), or allow more devices or hosts"
 SELECTOR_HINT = "compare placement.selector with the hosts' labels (`gpuctl inventory` shows the probed ones)"
+NO_PORT = "no free port in the cluster's port range"
+NO_RAM = "not enough free host memory to run it on the CPU"
+RAM_HINT = "free host memory (RAM) there, or lower what it needs"
+PORT_HINT = "widen the cluster's spec.portRange"
+PARALLEL_HINT = "set a tensor-parallel size the model and the hosts allow, or leave it out and gpuctl chooses"
 
 
 @dataclass(frozen=True)
@@ -90,22 +96,25 @@ def shape_needs(demand: Demand, shapes: list[ShapeIndex]) -> list[ShapeNeed]:
         else:
             k, est = tried
             more = demand.parallel_problem(k + 1) if k < largest and demand.tensor_parallel is None else None
-            if est.verdict == "context-too-long" and est.max_context_that_fits:
-                text = (
-                    f"context {est.context_length} too long for {k} × {size(total)}"
-                    f" (at most {est.max_context_that_fits} fits)"
-                )
-            else:
-                each = size(est.required_per_device)
-                text = f"does not fit on {k} × {size(total)} even when empty (needs {each} each)"
+            text = too_small(est, k, total)
             if more:
                 text += f"; {more}"
         needs.append(ShapeNeed(idx, problem=text))
     return needs
 
 
+def too_small(est: Estimate, k: int, total: int) -> str:
+    """Why k empty devices of `total` bytes cannot hold the model, as the estimate says: a
+    context that is too long names the longest that fits (the figure to set)."""
+    if est.verdict == "context-too-long" and est.max_context_that_fits:
+        fits = est.max_context_that_fits
+        return f"context {est.context_length} too long for {k} × {size(total)} (at most {fits} fits)"
+    each = size(est.required_per_device)
+    return f"does not fit on {k} × {size(total)} even when empty (needs {each} each)"
+
+
 def memory_reason(
-    needs: list[ShapeNeed], demand: Demand, host: HostState, port_free: Callable[[HostState], bool]
+    needs: list[ShapeNeed], demand: Demand, host: HostState, port_free: Callable[[HostState, int], bool]
 ) -> HostReason:
     """Why no device set of an eligible host can hold the model."""
     closest: HostReason | None = None
@@ -118,8 +127,8 @@ def memory_reason(
             too_small = too_small or need.problem
             continue
         have = frees[need.k - 1] if len(frees) >= need.k else 0
-        if have >= need.need and not port_free(host):
-            return HostReason("no free port in the cluster's port range")
+        if have >= need.need and not port_free(host, 1):
+            return HostReason(NO_PORT)
         reason = HostReason(NO_MEMORY, host.name, (need.k, need.need), (need.k, have))
         if closest is None or reason.closeness > closest.closeness:
             closest = reason
@@ -127,6 +136,9 @@ def memory_reason(
         return closest
     if too_small is not None:
         return HostReason(too_small)
+    cpu = cpu_reason(demand, host, port_free) if demand.may_offload else None
+    if cpu is not None:
+        return cpu
     unusable = next((p for p in map(demand.device_problem, (d.device for d in host.devices)) if p), None)
     if unusable:
         return HostReason(unusable)
@@ -137,8 +149,24 @@ def memory_reason(
     )
 
 
+def cpu_reason(
+    demand: Demand, host: HostState, port_free: Callable[[HostState, int], bool]
+) -> HostReason | None:
+    """Why a host without a usable device cannot run the model on its CPU either, though
+    placement.cpuOffload allows it (rather than "no accelerator devices", which it knows)."""
+    est = demand.estimate((), 1, offload=True)
+    if est.verdict != "fits":
+        return HostReason(f"does not fit on the CPU ({est.verdict})")
+    if est.cpu_memory > host.ram_free:
+        return HostReason(NO_RAM, host.name, (0, est.cpu_memory), (0, host.ram_free))
+    if not port_free(host, 1):
+        return HostReason(NO_PORT)
+    return None
+
+
 def hint_for(reasons: list[HostReason]) -> str | None:
-    """What to do about the most common reason, when it is memory or labels."""
+    """What to do about the most common reason, when it is clear: memory (device or host),
+    labels or ports."""
     if not reasons:
         return None
     top = Counter(r.text for r in reasons).most_common(1)[0][0]
@@ -146,6 +174,10 @@ def hint_for(reasons: list[HostReason]) -> str | None:
         return MEMORY_HINT
     if top.startswith("label "):
         return SELECTOR_HINT
+    if top == NO_PORT:
+        return PORT_HINT
+    if top == NO_RAM:
+        return RAM_HINT
     return None
 
 
@@ -162,5 +194,9 @@ def sentence(subject: str, hosts: int, reasons: list[HostReason]) -> str:
                     f" (need {best.need[0]} × {size(best.need[1])},"
                     f" best {best.host} has {best.have[0]} × {size(max(best.have[1], 0))})"
                 )
+        if text == NO_RAM:
+            best = min((r for r in reasons if r.text == NO_RAM), key=lambda r: (-r.closeness, r.host))
+            if best.need and best.have:
+                detail = f" (needs {size(best.need[1])}, best {best.host} has {size(max(best.have[1], 0))})"
         parts.append(f"{count} × {text}{detail}")
     return f"0/{hosts} hosts fit {subject}: " + ", ".join(parts)

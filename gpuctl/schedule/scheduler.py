@@ -10,7 +10,9 @@ Order, so that the result is stable and running work is not disturbed:
    `gpuctl.schedule.select`. A running replica that fits nowhere is left running as it is.
 
 Replicas not seen on any probed host are not created while a host that could run them could not
-be probed: they may be running there, and a second copy would be a duplicate.
+be probed: they may be running there, and a second copy would be a duplicate. For the same reason
+a replica across hosts that does not fit as seen is left alone while such a host may run a part
+of it, and scaled-down replicas stay while the replicas that replace them cannot be seen.
 """
 
 from __future__ import annotations
@@ -20,18 +22,24 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gpuctl.errors import Diagnostic, GpuctlError, Location
-from gpuctl.facts import HostFacts, HostInfo
+from gpuctl.facts import DockerInfo, HostFacts, HostInfo
 from gpuctl.schedule import reasons, select
-from gpuctl.schedule.capacity import DeviceState, Fleet, HostState, ShapeIndex, holder_name
+from gpuctl.schedule.capacity import (
+    DeviceState,
+    Fleet,
+    HostState,
+    ShapeIndex,
+    device_order,
+    held_ports,
+    holder_name,
+)
 from gpuctl.schedule.demand import Demand, claim_of
-from gpuctl.schedule.filters import HostClasses, selector_problem, status_problem
+from gpuctl.schedule.filters import DOCKER_DOWN, HostClasses, answerable, selector_problem, status_problem
 from gpuctl.schedule.observed import Observed
 from gpuctl.schedule.select import Choice, Part, Search
 from gpuctl.schedule.types import Placement, Worker
 from gpuctl.schedule.units import size
 from gpuctl.spec.models import Cluster, PortRange, parse_device_ref
-
-PROBED_LABELS = frozenset({"os", "arch", "accelerator"})
 
 ReplicaKey = tuple[str, str, int]
 """(cluster, deployment, replica)."""
@@ -69,6 +77,8 @@ class Schedule:
     fleet: Fleet
     before: dict[str, dict[str, tuple[int, tuple[tuple[str, int], ...]]]]
     """Host → device key → (memory in use, holders) before this plan."""
+    spared: dict[str, str] = field(default_factory=dict)
+    """Containers to delete that stay for now (container id → why): see `_Scheduler._spare`."""
 
 
 class Ports:
@@ -88,11 +98,23 @@ class Ports:
         self.exposed: dict[str, dict[str, list[int]]] = {}
         """Cluster → host → new ports in the host's ephemeral range."""
 
-    def free(self, host: HostState) -> bool:
-        """Room for two more ports on the host (a leader's pair)."""
+    def free(self, host: HostState, span: int = 1, own: frozenset[int] = frozenset()) -> bool:
+        """Whether `span` consecutive ports of the cluster's range are free on the host (`own`:
+        ports the replica holds there and may keep). Exact, so that `take` never fails after
+        the devices are chosen, and cheap: a free run starts at the range's start or just after
+        a taken port, and a host holds few."""
         start, end = self.ranges.get(host.cluster, (0, -1))
-        room = end - start
-        return len(host.ports) < room or sum(1 for p in host.ports if start <= p <= end) < room
+        taken = host.ports - own if own else host.ports
+        if span == 1 and len(taken) <= end - start:
+            return True  # fewer ports taken than the range holds, in it or not
+        for first in (start, *(p + 1 for p in taken)):
+            if (
+                start <= first
+                and first + span - 1 <= end
+                and all(first + i not in taken for i in range(span))
+            ):
+                return True
+        return False
 
     def take(self, host: HostState, preferred: int | None, own: set[int], span: int = 1) -> int:
         start, end = self.ranges[host.cluster]
@@ -181,6 +203,9 @@ class _Scheduler:
     def __init__(self, hosts: list[HostFacts], clusters: list[Cluster], observed: list[Observed]) -> None:
         spec_labels = {h.name: h.labels for c in clusters for h in c.spec.hosts}
         self.fleet = Fleet(hosts, spec_labels, observed)
+        self.observed = observed
+        self.spared_replicas: dict[str, list[int]] = {}
+        """Deployment → scaled-down replicas kept while wanted ones cannot be seen."""
         self.classes = HostClasses(self.fleet)
         self.ports = Ports(clusters)
         self.counts: dict[str, Counter[int]] = {}
@@ -199,21 +224,23 @@ class _Scheduler:
 
     def run(self, requests: list[Request], releasing: list[Observed]) -> Schedule:
         before = self._usage()
-        for obs in releasing:
-            self._release_observed(obs)
+        unseen = {id(r): self._unprobed_candidates(r) for r in requests}
+        spared = self._spare(requests, unseen, releasing)
+        self._release_deleted([o for o in releasing if o.container.id not in spared])
         masks = {id(r): self._mask(r) for r in requests}
         shapes = {id(r): self._shapes(r) for r in requests}
         pool: list[tuple[Request, int]] = []
         for req in sorted(requests, key=lambda r: (r.cluster, r.name)):
             for replica in sorted(req.current):
                 why = self._keep(req, replica, masks[id(req)])
-                if why is not None:
+                if why is not None and unseen[id(req)] and _distributed(req.current[replica]):
+                    self._hold_part(req, replica, unseen[id(req)])
+                elif why is not None:
                     self.moved[req.key(replica)] = why
                     pool.append((req, replica))
-            missing = [i for i in range(req.demand.deployment.spec.replicas) if i not in req.current]
-            held = self._unprobed_candidates(req) if missing else []
-            if held:
-                self._hold(req, missing, held)
+            missing = _missing(req)
+            if missing and unseen[id(req)]:
+                self._hold(req, missing, unseen[id(req)])
             else:
                 pool.extend((req, i) for i in missing)
         sizes = {id(r): self._guarded_size(r, shapes[id(r)]) for r in requests}
@@ -223,7 +250,49 @@ class _Scheduler:
         self._report_unplaced()
         self.diagnostics.extend(self.ports.warnings())
         self.placements.sort(key=lambda p: (p.cluster, p.deployment, p.replica))
-        return Schedule(self.placements, self.moved, self.kept, self.diagnostics, self.fleet, before)
+        return Schedule(self.placements, self.moved, self.kept, self.diagnostics, self.fleet, before, spared)
+
+    def _release_deleted(self, deleted: list[Observed]) -> None:
+        """Containers the plan deletes give back their memory and ports first (apply removes them
+        before starting a container that needs either: `Change.displaces`)."""
+        if not deleted:
+            return
+        gone = {o.container.id for o in deleted}
+        still = {(o.host, p) for o in self.observed if o.container.id not in gone for p in held_ports(o)}
+        for obs in deleted:
+            self._release_observed(obs)
+            host = self.fleet.by_name.get(obs.host)
+            if host is not None:
+                host.ports.difference_update(p for p in held_ports(obs) if (obs.host, p) not in still)
+
+    def _spare(
+        self, requests: list[Request], unseen: dict[int, list[str]], releasing: list[Observed]
+    ) -> dict[str, str]:
+        """Scaled-down containers kept while replicas the spec still wants cannot be seen.
+
+        Replica 0 of a deployment scaled from 3 to 1 may run on a host that could not be probed,
+        or may be gone with it: deleting replicas 1 and 2 now could leave nothing serving. As many
+        scaled-down replicas as are unseen stay (lowest first) until the host answers again.
+        Container id → why it stays.
+        """
+        spared: dict[str, str] = {}
+        for req in requests:
+            hosts = unseen[id(req)]
+            missing = _missing(req) if hosts else []
+            if not missing:
+                continue
+            wanted = req.demand.deployment.spec.replicas
+            extra: dict[int, list[Observed]] = {}
+            for obs in releasing:
+                if (obs.cluster, obs.deployment) == (req.cluster, req.name) and obs.replica >= wanted:
+                    extra.setdefault(obs.replica, []).append(obs)
+            serving = [r for r in sorted(extra) if any(o.running for o in extra[r])][: len(missing)]
+            which = ", ".join(map(str, missing))
+            plural = "s" if len(missing) > 1 else ""
+            why = f"kept while replica{plural} {which} cannot be seen: {self._unprobed_phrase(hosts)}"
+            spared.update((obs.container.id, why) for r in serving for obs in extra[r])
+            self.spared_replicas[req.name] = serving
+        return spared
 
     def _keep(self, req: Request, replica: int, mask: bytearray) -> str | None:
         """Keep a running replica where it is; None when kept, else why it must move."""
@@ -235,9 +304,16 @@ class _Scheduler:
             return None
         if isinstance(choice, str):
             return choice
-        for obs in parts:
-            self._release_observed(obs)
-        self._commit(req, replica, choice, {o.host: o.port for o in parts})
+        # A replica that claims what it did, as it did, keeps its claim as it stands: releasing and
+        # claiming it again would move every device of a converged fleet in the index twice.
+        held = len(parts) == len(choice.parts) and all(
+            o.active and o.memory == choice.claim and o.role == p.role
+            for o, p in zip(parts, choice.parts, strict=True)
+        )
+        if not held:
+            for obs in parts:
+                self._release_observed(obs)
+        self._commit(req, replica, choice, parts, claimed=held)
         return None
 
     def _fit_in_place(self, req: Request, parts: list[Observed], mask: bytearray) -> Choice | str:
@@ -325,14 +401,15 @@ class _Scheduler:
         if isinstance(found, reasons.Unplaced):
             message = found.message
             if req.current.get(replica):
-                self.kept[key] = f"left as it is: {message}"
-                message += "; the running replica is left as it is"
+                why = f" (it must move: {self.moved[key]})" if key in self.moved else ""
+                self.kept[key] = f"left as it is: {message}{why}"
+                message += f"; the running replica is left as it is{why}"
             self.unplaced.setdefault(req.name, []).append((req, replica, message, found.hint))
             return
-        previous = {o.host: o.port for o in req.current.get(replica, [])}
-        for obs in req.current.get(replica, []):
+        current = req.current.get(replica, [])
+        for obs in current:
             self._release_observed(obs)
-        self._commit(req, replica, found, previous)
+        self._commit(req, replica, found, current)
 
     def _search(
         self, req: Request, replica: int, mask: bytearray, shapes: list[ShapeIndex]
@@ -341,7 +418,14 @@ class _Scheduler:
         if demand.placement.devices:
             return self._pinned(req, replica, mask)
         counts = self.counts.setdefault(req.name, Counter())
-        search = Search(self.fleet, demand, mask, shapes, counts.__getitem__, self.ports.free)
+        current = req.current.get(replica, [])
+
+        def port_free(host: HostState, span: int) -> bool:
+            return self.ports.free(host, span, _own_ports(current, host.name))
+
+        search = Search(
+            self.fleet, demand, mask, shapes, counts.__getitem__, port_free if current else self.ports.free
+        )
         return (
             select.on_devices(search)
             or select.with_offload(search)
@@ -389,8 +473,7 @@ class _Scheduler:
         taken = self.pins_taken.setdefault(req.name, set())
         problems: list[str] = []
         for slot in slots:
-            ident = tuple(sorted((h, ",".join(keys)) for h, keys in slot.items()))
-            if ident in taken:
+            if _pin_ident(slot) in taken:
                 continue
             found = self._pinned_slot(req, replica, slot, mask)
             if isinstance(found, str):
@@ -401,7 +484,8 @@ class _Scheduler:
         if not problems:
             replicas = demand.deployment.spec.replicas
             return reasons.Unplaced(
-                f"{subject}: all {len(slots)} pinned device sets are taken by other replicas of {replicas}",
+                f"{subject}: all {len(slots)} pinned device sets are taken by its other replicas"
+                f" ({replicas} wanted)",
                 hint="pin a device set per replica, or lower replicas",
             )
         return reasons.Unplaced(f"{subject}: " + "; ".join(problems))
@@ -421,8 +505,7 @@ class _Scheduler:
             for key in keys:
                 dev = host.device(key)
                 if dev is None:
-                    have = ", ".join(d.key for d in host.devices) or "none"
-                    return f"{host_name} has no device {key} (devices: {have})"
+                    return _no_device(host, key)
                 problem = demand.device_problem(dev.device)
                 if problem is not None:
                     return problem
@@ -439,18 +522,29 @@ class _Scheduler:
         problem = demand.parallel_problem(m, n)
         if problem is not None:
             return f"pinned devices cannot split the model {m * n} ways: {problem}"
+        current = req.current.get(replica, [])
+        for part in parts:
+            if not self.ports.free(part.host, _span(part.role), _own_ports(current, part.host.name)):
+                start, end = self.ports.ranges[req.cluster]
+                return (
+                    f"no free port in {start}-{end} on {part.host.name} (widen the cluster's spec.portRange)"
+                )
         est = demand.estimate(tuple(d.total for p in parts for d in p.devices), m, n)
         need = claim_of(est)
-        short = [(p.host, d) for p in parts for d in p.devices if d.free < need]
+        mine = _own_claims(current)
+        free = {
+            (p.host.name, d.key): d.free + mine.get((p.host.name, d.key), 0) for p in parts for d in p.devices
+        }
+        short = [(p.host, d) for p in parts for d in p.devices if free[(p.host.name, d.key)] < need]
         if est.verdict == "fits" and not short:
             return Choice(parts, est, tensor_parallel=m, pipeline_parallel=n)
         if est.verdict != "fits":
-            held = size(parts[0].devices[0].total)
-            detail = f"needs {size(est.required_per_device)} per device, they hold {held}"
+            detail = reasons.too_small(est, m * n, parts[0].devices[0].total)
         else:
-            host, tightest = min(short, key=lambda item: item[1].free)
-            free = size(max(tightest.free, 0))
-            detail = f"need {m * n} × {size(need)}, {free} free on {host.name}:{tightest.key}"
+            host, tightest = min(short, key=lambda item: free[(item[0].name, item[1].key)])
+            left = size(max(free[(host.name, tightest.key)], 0))
+            busy = tightest.why_busy(holder_name(req.name, replica, _role_on(current, host.name)))
+            detail = f"need {m * n} × {size(need)}, {left} free on {host.name}:{tightest.key}: {busy}"
         where = ",".join(f"{p.host.name}:{d.key}" for p in parts for d in p.devices)
         message = f"pinned devices {where} cannot hold it ({detail})"
         if demand.placement.allow_overcommit:
@@ -467,19 +561,25 @@ class _Scheduler:
 
     # ------------------------------------------------------------------ helpers
 
-    def _commit(self, req: Request, replica: int, choice: Choice, previous: dict[str, int | None]) -> None:
+    def _commit(
+        self, req: Request, replica: int, choice: Choice, current: list[Observed], claimed: bool = False
+    ) -> None:
+        """Claim the memory and ports of a place; `current`: the replica's containers now (a
+        replica keeps its port number where it can); `claimed`: the devices hold its claim
+        already."""
         need = choice.claim
         workers: list[Worker] = []
         counts = self.counts.setdefault(req.name, Counter())
-        own_ports = {p for p in previous.values() if p is not None}
+        numbers = sorted(o.port for o in current if o.port is not None)
         for part in choice.parts:
             who = holder_name(req.name, replica, part.role)
-            if part.devices:
+            if part.devices and not claimed:
                 self.fleet.claim(part.host, part.devices, need, who)
             part.host.ram_free -= choice.estimate.cpu_memory
-            preferred = previous.get(part.host.name) or next(iter(sorted(own_ports)), None)
-            own = own_ports if part.host.name in previous else set()
-            port = self.ports.take(part.host, preferred, own, span=2 if part.role == "leader" else 1)
+            here = [o.port for o in current if o.host == part.host.name and o.port is not None]
+            preferred = next(iter(here or numbers), None)
+            own = set(_own_ports(current, part.host.name))
+            port = self.ports.take(part.host, preferred, own, span=_span(part.role))
             counts[part.host.rank] += 1
             workers.append(
                 Worker(
@@ -491,10 +591,8 @@ class _Scheduler:
                 )
             )
         if req.demand.placement.devices:
-            slot = {}
-            for part in choice.parts:
-                slot[part.host.name] = ",".join(d.key for d in part.devices)
-            self.pins_taken.setdefault(req.name, set()).add(tuple(sorted(slot.items())))
+            slot = {part.host.name: [d.key for d in part.devices] for part in choice.parts}
+            self.pins_taken.setdefault(req.name, set()).add(_pin_ident(slot))
         self.placements.append(
             Placement(
                 deployment=req.name,
@@ -584,7 +682,10 @@ class _Scheduler:
         text = reasons.sentence(_subject(req, replica), self.cluster_hosts[req.cluster], per_host)
         if demand.placement.distributed:
             text += "; no group of hosts holds it together either"
-        return reasons.Unplaced(text, reasons.hint_for(per_host))
+        hint = reasons.hint_for(per_host)
+        if hint is None and demand.tensor_parallel is not None:
+            hint = reasons.PARALLEL_HINT  # the size the user fixed is what stands in the way
+        return reasons.Unplaced(text, hint)
 
     def _unprobed_candidates(self, req: Request) -> list[str]:
         """Hosts that could not be probed but might run this deployment."""
@@ -601,22 +702,54 @@ class _Scheduler:
                 continue
             if pinned and host.name not in pinned:
                 continue
-            known = {k: v for k, v in demand.selector.items() if k in host.labels or k not in PROBED_LABELS}
-            if selector_problem(known, host.labels) is None:
+            if selector_problem(answerable(demand.selector, host.labels), host.labels) is not None:
+                continue
+            if not host.facts.ok or demand.host_problem(_as_if_docker_answered(host.facts)) is None:
                 found.append(host.name)
         return found
 
+    def _unprobed_phrase(self, hosts: list[str]) -> str:
+        """ "b could not be probed (unreachable)", "Docker on c did not answer", or both."""
+        groups: dict[str, list[str]] = {}
+        for name in hosts:
+            groups.setdefault(status_problem(self.fleet.by_name[name]) or "", []).append(name)
+        return " and ".join(
+            f"Docker on {', '.join(names)} did not answer"
+            if problem == DOCKER_DOWN
+            else f"{', '.join(names)} {problem}"
+            for problem, names in sorted(groups.items())
+        )
+
     def _hold(self, req: Request, missing: list[int], hosts: list[str]) -> None:
         which = ", ".join(str(i) for i in missing)
-        where = ", ".join(hosts)
-        status = ", ".join(status_problem(self.fleet.by_name[h]) or "" for h in hosts[:1])
+        text = (
+            f"{req.name}: replica{'s' if len(missing) > 1 else ''} {which} not created: "
+            f"{self._unprobed_phrase(hosts)} and may already run {'them' if len(missing) > 1 else 'it'}"
+        )
+        spared = self.spared_replicas.get(req.name, [])
+        if spared:
+            text += f"; scaled-down replica{'s' if len(spared) > 1 else ''} {', '.join(map(str, spared))}"
+            text += " kept meanwhile"
         self.diagnostics.append(
             Diagnostic(
-                f"{req.name}: replica{'s' if len(missing) > 1 else ''} {which} not created: "
-                f"{where} {status} and may already run {'them' if len(missing) > 1 else 'it'}",
+                text,
                 location=req.location,
                 code="held",
-                hint="bring the host back, or exclude it with placement.hosts or a selector",
+                hint=_hold_hint(req),
+            )
+        )
+
+    def _hold_part(self, req: Request, replica: int, hosts: list[str]) -> None:
+        """Leave a replica across hosts alone when it does not fit as seen and part of it may run
+        on a host that could not be probed: moving it would start a second copy of that part."""
+        text = f"{self._unprobed_phrase(hosts)} and may run part of it"
+        self.kept[req.key(replica)] = f"left as it is: {text}"
+        self.diagnostics.append(
+            Diagnostic(
+                f"{_subject(req, replica)}: left as it is: {text}",
+                location=req.location,
+                code="held",
+                hint=_hold_hint(req),
             )
         )
 
@@ -625,6 +758,64 @@ class _Scheduler:
             host.name: {d.key: (d.foreign + d.claimed, tuple(d.holders)) for d in host.devices}
             for host in self.fleet.hosts
         }
+
+
+def _hold_hint(req: Request) -> str:
+    """What ends a hold: the host back, or a placement that leaves it out."""
+    if req.demand.placement.devices:
+        return "bring the host back, or pin devices of another host"
+    return "bring the host back, or exclude it with placement.hosts or a selector"
+
+
+def _missing(req: Request) -> list[int]:
+    """Replicas the spec wants that no probed host runs."""
+    return [i for i in range(req.demand.deployment.spec.replicas) if i not in req.current]
+
+
+def _distributed(parts: list[Observed]) -> bool:
+    return any(o.role != "main" for o in parts)
+
+
+def _as_if_docker_answered(facts: HostFacts) -> HostFacts:
+    """A probed host whose Docker did not answer, judged on what is known (accelerators, OS,
+    architecture) as if Docker had answered with every runtime: VoxBox is not held back by an
+    Ascend host, nor MindIE by an NVIDIA one."""
+    docker = DockerInfo(reachable=True, gpus_supported=True, runtimes=["runc", "nvidia", "ascend"])
+    return facts.model_copy(update={"docker": docker})
+
+
+def _span(role: str) -> int:
+    """Consecutive ports a part takes: a leader also holds its distributed-init port."""
+    return 2 if role == "leader" else 1
+
+
+def _own_ports(current: list[Observed], host: str) -> frozenset[int]:
+    """Ports the replica's containers hold on `host`: it may keep them."""
+    return frozenset(p for o in current if o.host == host for p in held_ports(o))
+
+
+def _own_claims(current: list[Observed]) -> dict[tuple[str, str], int]:
+    """(host, device key) → memory the replica's running containers claim there: a replica
+    judged again for its pinned devices does not compete with itself."""
+    return {(o.host, key): o.memory for o in current if o.active for key in o.devices}
+
+
+def _role_on(current: list[Observed], host: str) -> str:
+    return next((o.role for o in current if o.host == host), "main")
+
+
+def _no_device(host: HostState, key: str) -> str:
+    """Why a pinned device key names nothing: a GPU in MIG mode is its instances."""
+    instances = [d.key for d in host.devices if d.key.startswith(f"{key}/")]
+    if instances:
+        return f"GPU {key} of {host.name} is split into MIG instances; pin one of {', '.join(instances)}"
+    have = ", ".join(d.key for d in host.devices) or "none"
+    return f"{host.name} has no device {key} (devices: {have})"
+
+
+def _pin_ident(slot: dict[str, list[str]]) -> tuple[tuple[str, str], ...]:
+    """A pinned device set, whatever order the spec or a container's label lists it in."""
+    return tuple(sorted((h, ",".join(sorted(keys, key=device_order))) for h, keys in slot.items()))
 
 
 def _pin_groups(demand: Demand) -> dict[str, list[str]]:

@@ -67,7 +67,8 @@ class Search:
     """Device shapes found on eligible hosts, largest devices first."""
     replicas_on: Callable[[int], int]
     """Replicas of this deployment already placed on a host (by rank)."""
-    port_free: Callable[[HostState], bool]
+    port_free: Callable[[HostState, int], bool]
+    """Whether a host has this many consecutive backend ports free for the replica."""
     spread: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -113,7 +114,7 @@ def _best_in_shape(search: Search, idx: ShapeIndex, k: int, need: int) -> tuple[
         best: tuple[tuple[int, ...], HostState] | None = None
         for _, rank in idx.hosts_from(k, need):
             host = fleet.hosts[rank]
-            if mask[rank] and search.port_free(host):
+            if mask[rank] and search.port_free(host, 1):
                 score = search.host_score(host)
                 if best is None or score < best[0]:
                     best = (score, host)
@@ -127,12 +128,12 @@ def _best_in_shape(search: Search, idx: ShapeIndex, k: int, need: int) -> tuple[
     if k == 1:
         for free, rank, slot in idx.devices_from(need):
             host = fleet.hosts[rank]
-            if mask[rank] and search.port_free(host):
+            if mask[rank] and search.port_free(host, 1):
                 return (free - need, rank, slot), Part(host, [host.devices[slot]])
         return None
     for _, rank in idx.hosts_from(k, need):
         host = fleet.hosts[rank]
-        if mask[rank] and search.port_free(host):
+        if mask[rank] and search.port_free(host, 1):
             fitting = sorted((d for d in idx.members[rank] if d.free >= need), key=lambda d: (d.free, d.slot))
             devices = fitting[:k]
             leftover = sum(d.free - need for d in devices)
@@ -147,7 +148,7 @@ def with_offload(search: Search) -> Choice | None:
         return None
     best: Choice | None = None
     for host in search.fleet.hosts:
-        if not search.mask[host.rank] or not search.port_free(host):
+        if not search.mask[host.rank] or not search.port_free(host, 1):
             continue
         candidates: list[tuple[list[DeviceState], Estimate]] = []
         devices = sorted(
@@ -209,7 +210,7 @@ def _hosts_in_shape(
     ranks = [
         (value, rank)
         for value, rank in idx.hosts_from(m, need)
-        if search.mask[rank] and search.port_free(search.fleet.hosts[rank])
+        if search.mask[rank] and search.port_free(search.fleet.hosts[rank], 2)
     ]
     if len(ranks) < n:
         return None

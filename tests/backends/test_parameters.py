@@ -138,9 +138,10 @@ def test_mindie_refuses_the_variables_gpustack_removes(build: ModuleType) -> Non
 
 
 def test_a_secret_may_not_take_an_owned_name(build: ModuleType) -> None:
-    deployment = build.deployment(secrets={"CUDA_VISIBLE_DEVICES": {"fromEnv": "X"}})
-    [problem] = backends.check_parameters(deployment, "sglang")
-    assert problem.path == "spec.secrets.CUDA_VISIBLE_DEVICES"
+    # device variables are refused by the spec already; MindIE refuses the rank table's
+    deployment = build.deployment(secrets={"RANK_TABLE_FILE": {"fromEnv": "X"}})
+    [problem] = backends.check_parameters(deployment, "mindie")
+    assert problem.path == "spec.secrets.RANK_TABLE_FILE"
 
 
 def test_estimate_request_reads_the_users_parameters(build: ModuleType, qwen3_8b: object) -> None:
