@@ -54,26 +54,16 @@ def load_snapshot(path: Path) -> Inventory:
     """The inventory saved in `path`, refused with a clear diagnostic if it cannot be trusted."""
     remake = "make a new one with `gpuctl inventory --save FILE`"
     try:
-        data = json.loads(path.read_text())
+        text = path.read_text()
     except OSError as error:
         raise _refuse(path, f"cannot read the inventory snapshot: {error.strerror}", remake) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
         raise _refuse(path, f"the inventory snapshot is not JSON ({error})", remake) from None
-    if not isinstance(data, dict):
-        raise _refuse(path, "the inventory snapshot is not a JSON object", remake)
-    version = data.get("format_version")
-    if version != FORMAT_VERSION:
-        raise _refuse(
-            path,
-            f"inventory snapshot format {version!r} is not the format this gpuctl reads ({FORMAT_VERSION})",
-            remake,
-        )
-    try:
-        inventory = Inventory.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise _refuse(path, f"the inventory snapshot is invalid at {where}: {first['msg']}", remake) from None
+    try:  # the common case, at pydantic's JSON speed; any problem is explained below
+        inventory = Inventory.model_validate_json(text)
+    except ValidationError:
+        inventory = _explain_invalid(path, text, remake)
+    _check_version(path, inventory.format_version, remake)
     if inventory.fingerprint != fingerprint(inventory):
         raise _refuse(
             path,
@@ -81,3 +71,29 @@ def load_snapshot(path: Path) -> Inventory:
             remake + " instead of editing it",
         )
     return inventory
+
+
+def _check_version(path: Path, version: object, remake: str) -> None:
+    if version != FORMAT_VERSION:
+        raise _refuse(
+            path,
+            f"inventory snapshot format {version!r} is not the format this gpuctl reads ({FORMAT_VERSION})",
+            remake,
+        )
+
+
+def _explain_invalid(path: Path, text: str, remake: str) -> Inventory:
+    """Refuse a snapshot pydantic could not read, saying the first thing wrong with it."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _refuse(path, f"the inventory snapshot is not JSON ({error})", remake) from None
+    if not isinstance(data, dict):
+        raise _refuse(path, "the inventory snapshot is not a JSON object", remake)
+    _check_version(path, data.get("format_version"), remake)
+    try:
+        return Inventory.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise _refuse(path, f"the inventory snapshot is invalid at {where}: {first['msg']}", remake) from None

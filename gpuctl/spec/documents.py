@@ -131,7 +131,9 @@ def parse_bytes(raw: bytes, display: str) -> SourceFile:
 def parse_text(text: str, display: str) -> SourceFile:
     """Compose every document of `text` and build its data with positions."""
     source = SourceFile(display)
-    builder = _Builder(display)
+    # Without an alias (`*name`) no node is shared: a document's size is the nodes the builder
+    # visits, counted as it goes, and the expansion walk that guards against alias bombs is skipped.
+    builder = _Builder(display, aliases="*" in text)
     number = 0
     try:
         for root in yaml.compose_all(text, Loader=_Loader):
@@ -181,16 +183,23 @@ class _Abort(Exception):
 class _Builder:
     """Turns composed nodes into plain data, recording positions and problems."""
 
-    def __init__(self, display: str) -> None:
+    def __init__(self, display: str, *, aliases: bool = True) -> None:
         self.file = display
+        self.aliases = aliases
         self.doc: SourceDocument
+        self.root: Node
         self.active: set[int] = set()
+        self.left = MAX_NODES
+        """Nodes the document may still have (counted down by `build`)."""
 
     def document(self, root: Node, number: int) -> SourceDocument:
-        sizes: dict[int, int] = {}
-        if _expanded_size(root, sizes, MAX_NODES) > MAX_NODES:
-            raise _Abort(self.too_large(root, aliased=len(sizes) <= MAX_NODES))
+        if self.aliases:
+            sizes: dict[int, int] = {}
+            if _expanded_size(root, sizes, MAX_NODES) > MAX_NODES:
+                raise _Abort(self.too_large(root, aliased=len(sizes) <= MAX_NODES))
         self.doc = SourceDocument(self.file, number, None, _pos(root))
+        self.left = MAX_NODES
+        self.root = root
         self.doc.data = self.build(root, ())
         return self.doc
 
@@ -220,6 +229,9 @@ class _Builder:
         self.doc.problems.append(Diagnostic(message, location, path=shown, hint=hint, code=code))
 
     def build(self, node: Node, path: FieldPath) -> Any:
+        self.left -= 1
+        if self.left < 0:
+            raise _Abort(self.too_large(self.root, aliased=False))
         self.doc.values[path] = _pos(node)
         if id(node) in self.active:
             self.problem(node, path, "yaml-recursive-alias", "this alias refers to a node that contains it")
