@@ -171,6 +171,11 @@ def remove_command(container: str) -> str:
     return f"out=$({rm} 2>&1) || case $out in *'No such container'*) ;; *) echo \"$out\" >&2; exit 1;; esac"
 
 
+def labels_command(container: str) -> str:
+    """The container's labels as one JSON object."""
+    return shlex.join(["docker", "inspect", "--format", "{{json .Config.Labels}}", container])
+
+
 def logs_command(container: str, lines: int) -> str:
     return shlex.join(["docker", "logs", "--tail", str(lines), container]) + " 2>&1"
 

@@ -5,11 +5,13 @@
    changed (another apply, a container that exited, a foreign process), refuse and say what.
 3. Pull images and download model files on every host (pyinfra operation `prepare_host`), before
    any container is stopped.
-4. Roll out the replica units, each in its own greenlet once the units it waits for succeeded: stop
+4. Finish or undo the replacements an interrupted apply left half done (`gpuctl.apply.resume`),
+   before any unit of their deployments rolls.
+5. Roll out the replica units, each in its own greenlet once the units it waits for succeeded: stop
    or rename the old containers in the way, start the new ones, wait for the one serving the API,
    then remove the old ones, or remove the new ones and bring the old ones back.
-5. Delete what the plan deletes, except containers of a deployment whose new containers failed.
-6. Release the locks (always).
+6. Delete what the plan deletes, except containers of a deployment whose new containers failed.
+7. Release the locks (always).
 
 A host that cannot be reached or locked, or whose preparation failed, fails the changes that need
 it; every other host goes on.
@@ -26,7 +28,7 @@ from gpuctl.apply import docker, lock, operations
 from gpuctl.apply.progress import Reporter
 from gpuctl.apply.replica import Fleet, ReplicaRollout, UnitFailed, where
 from gpuctl.apply.results import ApplyResult, ChangeResult, HostResult, StepTime
-from gpuctl.apply.rollout import Rollout, Unit, UnitKey
+from gpuctl.apply.rollout import Leftover, Rollout, Unit, UnitKey
 from gpuctl.apply.session import Session
 from gpuctl.errors import Diagnostic, GpuctlError
 from gpuctl.facts import HostFacts
@@ -75,6 +77,7 @@ class Executor:
             heartbeat = gevent.spawn(self._heartbeat)
             try:
                 self._prepare()
+                self._finish_leftovers()
                 self._roll_out()
                 self._delete()
             finally:
@@ -143,6 +146,7 @@ class Executor:
 
         begin = time.monotonic()
         announced = False
+        broken: set[str | None] = set()
         while True:
             out = self.session.run(host, lock.acquire_command(), stdin=self.owner.to_json())
             if not out.ok:
@@ -155,8 +159,12 @@ class Executor:
                 return None
             stale = lock.stale_reason(held, self.owner)
             if stale:
+                held_id = held.owner.id if held.owner else None
+                if held_id in broken:  # breaking it changed nothing (a record it cannot match): stop
+                    return f"cannot take over a stale lock ({stale}): run `gpuctl force-unlock {host}`"
+                broken.add(held_id)
                 self.reporter.line(f"{host}: taking over a stale lock: {stale}")
-                self.session.run(host, lock.break_command(held.owner.id if held.owner else None))
+                self.session.run(host, lock.break_command(held_id))
                 continue
             waited = time.monotonic() - begin
             if waited >= self.lock_timeout:
@@ -267,20 +275,41 @@ class Executor:
             if self.session.host(host) in self.session.state.failed_hosts and host not in self.down:
                 self.down[host] = "preparing the host failed (the connection broke)"
 
-    # ------------------------------------------------------------------ roll out
+    # ------------------------------------------------------------------ leftovers, roll out
+
+    def _finish_leftovers(self) -> None:
+        import gevent
+
+        gevent.joinall([gevent.spawn(self._leftover, left) for left in self.rollout.leftovers])
+
+    def _leftover(self, left: Leftover) -> None:
+        from gpuctl.apply.resume import Resume
+
+        blocked = [h for h in left.hosts if h in self.down]
+        try:
+            if blocked:
+                why = f"host {blocked[0]}: {self.down[blocked[0]]}"
+                result = ChangeResult.of(left.old, "skipped", why)
+                self.reporter.line(f"- {left.name}: skipped: {why}")
+            else:
+                result = Resume(self.fleet, left).run()
+        except Exception as error:  # a bug must not stop the other leftovers and units
+            result = ChangeResult.of(left.old, "skipped", f"gpuctl failed: {type(error).__name__}: {error}")
+        self.results.append(result)
+        self.succeeded[left.key] = result.status == "done"
 
     def _roll_out(self) -> None:
         import gevent
         from gevent.event import Event
 
         done = {unit.key: Event() for unit in self.rollout.units}
-        units = {unit.key: unit for unit in self.rollout.units}
 
         def run(unit: Unit) -> None:
             try:
                 for key in unit.after:
-                    done[key].wait()
-                failed = [units[k].name for k in unit.after if not self.succeeded[k]]
+                    if key in done:  # else a leftover, finished before any unit started
+                        done[key].wait()
+                failed = [f"{k[1]}/{k[2]}" for k in unit.after if not self.succeeded[k]]
                 if failed:
                     self._skip(unit, f"it needs {', '.join(failed)} to succeed first, which failed")
                 else:

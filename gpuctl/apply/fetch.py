@@ -10,6 +10,13 @@ A hub token goes to curl on standard input as a header (`-H @-`), never on a com
 file. Each file is written as `NAME.gpuctl-partial` and renamed when complete (curl resumes a
 partial file); a marker file with a digest of what was fetched makes the next apply skip the
 download.
+
+A download outlives the apply that started it when that apply is killed (the host's shell and
+curl do not notice the SSH connection is gone), and the next apply would resume the same partial
+files while the orphan still appends to them. So each download holds an flock on a file beside
+its target (`TARGET.gpuctl-lock`), taken before it looks at which files are missing: the next
+apply waits for the orphan to finish (a stalled one gives up, see STALLED_SECONDS), then finds its
+files there.
 """
 
 from __future__ import annotations
@@ -25,7 +32,16 @@ from gpuctl.backends.types import ContainerSpec, ModelFetch
 
 MARKER = ".gpuctl-complete"
 PARTIAL = ".gpuctl-partial"
+LOCK = ".gpuctl-lock"
 HF_DEFAULT = "https://huggingface.co"
+CONNECT_SECONDS = 30
+STALLED_BYTES_PER_SECOND = 1024
+STALLED_SECONDS = 60
+"""A download runs without a time limit (gigabytes take what they take), but one that receives
+less than STALLED_BYTES_PER_SECOND for STALLED_SECONDS has stalled (a hub or proxy that accepted
+the connection and sends nothing): curl gives up (and retries), or the apply would wait forever
+holding its locks."""
+RETRIES = 3
 TOKENS = {"huggingface": "HF_TOKEN", "modelscope": "MODELSCOPE_API_TOKEN"}
 
 
@@ -102,7 +118,13 @@ def complete_command(target: str, digest: str) -> str:
 def download_command(download: Download, with_token: bool) -> str:
     """Download every missing file, then write the marker. Standard input: `headers(token)`."""
     target = download.fetch.target
-    lines = ["set -e", f"mkdir -p -- {shlex.quote(target)}", "set --"]
+    lock = shlex.quote(target.rstrip("/") + LOCK)  # beside the model's directory, not in it
+    lines = [
+        "set -e",
+        f"mkdir -p -- {shlex.quote(target)}",
+        f"if command -v flock >/dev/null 2>&1; then exec 9>{lock}; flock 9 || true; fi",
+        "set --",
+    ]
     finals = []
     for path in download.files:
         final = posixpath.normpath(posixpath.join(target, path))
@@ -111,7 +133,11 @@ def download_command(download: Download, with_token: bool) -> str:
         quoted, partial = shlex.quote(final), shlex.quote(final + PARTIAL)
         lines.append(f'[ -f {quoted} ] || set -- "$@" {shlex.quote(download.url(path))} -o {partial}')
         finals.append((quoted, partial))
-    curl = "curl --fail --location --silent --show-error --retry 3 --continue-at - --create-dirs"
+    curl = (
+        f"curl --fail --location --silent --show-error --retry {RETRIES} --continue-at - --create-dirs "
+        f"--connect-timeout {CONNECT_SECONDS} --speed-limit {STALLED_BYTES_PER_SECOND} "
+        f"--speed-time {STALLED_SECONDS}"
+    )
     if with_token:
         curl += " --header @-"
     lines.append(f'if [ $# -gt 0 ]; then {curl} "$@"; fi')

@@ -116,14 +116,16 @@ def owner_alive(owner: Owner) -> bool:
 
 def acquire_command() -> str:
     """Try once. Standard input: the owner record. Prints `acquired`, or `held`, the host's clock
-    and the owner file's age (seconds since its last heartbeat), and the owner record."""
+    and the owner file's age (seconds since its last heartbeat), and the owner record. Exits 0
+    also when the holder has not written its record yet (between its `mkdir` and its `mv`): that
+    lock is held, not an error."""
     d, owner = shlex.quote(LOCK_DIR), shlex.quote(OWNER)
     return (
         f"mkdir -p {shlex.quote(str(Path(LOCK_DIR).parent))} || exit 1; "
         f"if mkdir {d} 2>/dev/null; then cat > {owner}.tmp && mv {owner}.tmp {owner} && echo acquired; "
         f"else echo held; now=$(date +%s); "
         f'beat=$(stat -c %Y {owner} 2>/dev/null || stat -c %Y {d} 2>/dev/null || echo "$now"); '
-        f"echo $((now - beat)); cat {owner} 2>/dev/null; fi"
+        f"echo $((now - beat)); cat {owner} 2>/dev/null || true; fi"
     )
 
 

@@ -7,13 +7,19 @@ from curl (or wget), first on 127.0.0.1 (a backend on 0.0.0.0), then on the host
 backend bound to it). GET answered 200 means ready.
 
 A container that exited, died, or was restarted by Docker after a crash has failed: waiting longer
-cannot make it ready.
+cannot make it ready. So has one whose host's Docker no longer answers (`docker-error`), which is
+told apart from a container that is gone, so that the report names the right cause.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from gpuctl import labels
+from gpuctl.backends.types import Readiness
 
 HTTP_TIMEOUT = 5
 """Seconds one HTTP request may take (a loading backend may be slow to answer)."""
@@ -41,7 +47,8 @@ def http_status_command(urls: list[str]) -> str:
 
 
 def poll_command(container: str, address: str, port: int, path: str) -> str:
-    """One line: `STATE EXIT_CODE RESTARTS HTTP_STATUS` (`missing` for a container that is gone)."""
+    """One line: `STATE EXIT_CODE RESTARTS HTTP_STATUS` (`missing` for a container that is gone,
+    `docker-error` when Docker cannot be asked: `docker inspect` runs again to read its error)."""
     inspect = shlex.join(
         [
             "docker",
@@ -55,7 +62,8 @@ def poll_command(container: str, address: str, port: int, path: str) -> str:
     if address not in ("127.0.0.1", "localhost"):
         urls.append(url(address, port, path))
     return (
-        f's=$({inspect} 2>/dev/null) || s="missing - -"; '
+        f"s=$({inspect} 2>/dev/null) || "
+        f'case $({inspect} 2>&1) in *"No such"*) s="missing - -";; *) s="docker-error - -";; esac; '
         f'case $s in running*) h=$({http_status_command(urls)});; *) h=-;; esac; echo "$s $h"'
     )
 
@@ -76,6 +84,8 @@ class Poll:
         """Why the container can no longer become ready, or None."""
         if self.state == "missing":
             return "the container is gone"
+        if self.state == "docker-error":
+            return "Docker on the host does not answer"
         if self.state in FAILED_STATES:
             code = f" with status {self.exit_code}" if self.exit_code is not None else ""
             return f"the container {self.state}{code}"
@@ -106,6 +116,15 @@ def parse_poll(text: str) -> Poll | None:
         restarts=int(restarts) if restarts.isdigit() else 0,
         http=http,
     )
+
+
+def from_labels(tags: Mapping[str, str]) -> Readiness | None:
+    """How to tell that a container serves, from the canonical spec apply labels it with; None
+    for a container whose labels do not say (not started by apply)."""
+    try:
+        return Readiness.model_validate(json.loads(tags[labels.SPEC])["readiness"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def interval(elapsed: float) -> float:

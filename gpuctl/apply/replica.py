@@ -10,6 +10,7 @@ the old one serves again, and says so in one sentence.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from gpuctl.apply.progress import Reporter
 from gpuctl.apply.results import ChangeResult, StepTime
 from gpuctl.apply.rollout import Old, Unit
 from gpuctl.apply.session import DEFAULT, Default, Output, Session
-from gpuctl.backends.types import ContainerSpec
+from gpuctl.backends.types import ContainerSpec, Readiness
 from gpuctl.plan.model import Change
 
 if TYPE_CHECKING:
@@ -75,32 +76,31 @@ class Fleet:
             raise UnitFailed(f"{failure}: {out.why()}", host)
 
     def wait_ready(
-        self, spec: ContainerSpec, container: str, watch: list[tuple[str, str]], label: str
+        self, host: str, ready: Readiness, container: str, watch: list[tuple[str, str]], label: str
     ) -> None:
-        """Poll `container` (serving `spec`'s readiness) until it answers 200. UnitFailed when it,
-        or a container in `watch` ((host, name): the replica's workers), stops, when its host no
-        longer answers, or at the readiness timeout."""
+        """Poll `container` on `host` (serving as `ready` says) until it answers 200. UnitFailed
+        when it, or a container in `watch` ((host, name): the replica's workers), stops, when its
+        host no longer answers, or at the readiness timeout."""
         import gevent
 
-        timeout = spec.readiness.timeout
+        timeout = ready.timeout
         begin = time.monotonic()
-        key, where = f"ready {spec.host} {container}", f"{container} on {spec.host}"
+        key, where = f"ready {host} {container}", f"{container} on {host}"
         self.reporter.begin(key, f"{label}: waiting for {where}", total=timeout)
         last = "not answering yet"
         try:
             while True:
                 elapsed = time.monotonic() - begin
-                poll = self.poll(spec.host, container, spec.readiness.port, spec.readiness.path)
+                poll = self.poll(host, container, ready.port, ready.path)
                 if poll.ready:
                     self.reporter.end(key, True, f"{label}: {where} serves ({elapsed:.1f} s)")
                     return
                 last = poll.describe()
-                for host, name in watch:
-                    self.poll(host, name)
+                for other, name in watch:
+                    self.poll(other, name)
                 if elapsed >= timeout:
-                    raise UnitFailed(
-                        f"{where} did not become ready within {timeout} s ({last})", spec.host, container
-                    )
+                    why = f"{where} did not become ready within {timeout} s ({last})"
+                    raise UnitFailed(why, host, container)
                 self.reporter.update(key, f"{label}: waiting for {where}: {last}", completed=elapsed)
                 gevent.sleep(readiness.interval(elapsed))
         except UnitFailed:
@@ -108,7 +108,17 @@ class Fleet:
             raise
         finally:
             seconds = round(time.monotonic() - begin, 3)
-            self.timings.append(StepTime(phase="readiness", host=spec.host, what=container, seconds=seconds))
+            self.timings.append(StepTime(phase="readiness", host=host, what=container, seconds=seconds))
+
+    def labelled_readiness(self, host: str, container: str) -> Readiness | None:
+        """How to poll a running container, from the spec apply labelled it with (None: its labels
+        do not say, or cannot be read)."""
+        out = self.session.run(host, docker.labels_command(container))
+        try:
+            tags = json.loads(out.stdout) if out.ok else None
+        except ValueError:
+            return None
+        return readiness.from_labels(tags) if isinstance(tags, dict) else None
 
     def poll(
         self, host: str, container: str, port: int | None = None, path: str | None = None
@@ -167,16 +177,18 @@ class ReplicaRollout:
         serving = self.unit.serving.container
         assert serving is not None
         watch = [(s.host, s.name) for s in self.started if s is not serving]
-        self.fleet.wait_ready(serving, serving.name, watch, self.unit.name)
+        self.fleet.wait_ready(serving.host, serving.readiness, serving.name, watch, self.unit.name)
         for old in self.unit.olds:
             o = old.observed
             self.fleet.step(
                 "remove", o.host, o.name, docker.remove_command(o.id), f"removing the old {o.name} failed"
             )
-            reused = any(s.host == o.host and s.name == o.name for s in self.started)
-            operations.forget_files(self.session, o.host, o.name, backup_only=reused)
+            if not any(s.host == o.host and s.name == o.name for s in self.started):
+                operations.forget_files(self.session, o.host, o.name, backup_only=False)
             self.fleet.reporter.line(f"✓ {o.host}: removed the old {o.name}")
         for spec in self.started:
+            if spec.files:  # it serves: no copy of its files to roll back to (one a killed apply left)
+                operations.forget_files(self.session, spec.host, spec.name, backup_only=True)
             self.fleet.reporter.line(f"✓ {self.unit.name}: {spec.name} on {spec.host} is up")
 
     def _clear(self, change: Change) -> None:
@@ -278,16 +290,18 @@ class ReplicaRollout:
             )
         ]
         reason = failure.reason
-        if not self.unit.olds:
-            return reason + "; the new containers were removed", log_tail
         if problems:
             return reason + "; rolling back failed: " + "; ".join(problems), log_tail
+        if not self.unit.olds:
+            return reason + "; the new containers were removed", log_tail
         return reason + self._old_serves(restarted), log_tail
 
     def _old_serves(self, restarted: list[Old]) -> str:
         """Wait for the restarted old serving container; the end of the report's sentence."""
         if not self.stopped:
             return "; the old containers kept serving"
+        if not restarted:  # e.g. stopped by an apply that was killed before it started them again
+            return "; rolled back: the old containers were not running when this apply began and stay stopped"
         serving = self.unit.serving
         olds = [
             o.observed for o in restarted if o.observed.port is not None and o.change.role == serving.role
@@ -296,10 +310,12 @@ class ReplicaRollout:
             return "; rolled back: the old containers were started again"
         old, spec = olds[0], serving.container
         assert spec is not None and old.port is not None
-        readiness_then = spec.readiness.model_copy(update={"port": old.port})
-        spec = spec.model_copy(update={"host": old.host, "port": old.port, "readiness": readiness_then})
+        # The old container loads as it did before (its own timeout), not as the new spec says.
+        ready = self.fleet.labelled_readiness(old.host, old.id) or spec.readiness.model_copy(
+            update={"port": old.port}
+        )
         try:
-            self.fleet.wait_ready(spec, old.name, [], f"{self.unit.name} (rollback)")
+            self.fleet.wait_ready(old.host, ready, old.name, [], f"{self.unit.name} (rollback)")
         except UnitFailed as failure:
             return f"; rolled back, but the old container does not serve again: {failure.reason}"
         return f"; rolled back: the old {old.name} serves again"

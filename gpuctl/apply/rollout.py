@@ -17,6 +17,13 @@ Order between units:
 - containers the plan deletes outright go last (`deletions`), after every unit has finished.
 
 Units that wait on each other in a circle cannot run; they are `blocked`, with the reason.
+
+An apply interrupted during a replacement (SIGKILL, Ctrl-C, a lost connection) leaves two
+containers of one replica: the new one, which matches the spec, so the next plan leaves it as it
+is, and the old one, which that plan deletes as its duplicate. Nobody has seen the new one serve
+yet: such a deletion is a `Leftover`, done before the units once the new container serves, and
+undone (the old container comes back) when it does not. The deployment's replacing units wait
+for it, as for a replica rolled before them.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from gpuctl.apply.docker import replaced_name
 from gpuctl.backends.types import ContainerSpec, ModelFetch
 from gpuctl.plan.model import Change, ObservedContainer, Plan
 
@@ -83,21 +91,53 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class Leftover:
+    """A replacement an interrupted apply left half done (see the module docstring)."""
+
+    old: Change
+    """The plan's deletion of the replica's old container, a duplicate of `new`."""
+    new: Change
+    """The no-op of the container that replaced it (running, matching the spec, never seen serving)."""
+
+    @property
+    def key(self) -> UnitKey:
+        return (self.old.cluster, self.old.deployment, self.old.replica)
+
+    @property
+    def name(self) -> str:
+        return f"{self.old.deployment}/{self.old.replica}"
+
+    @property
+    def hosts(self) -> list[str]:
+        return sorted({self.old.host, self.new.host})
+
+    @property
+    def renamed(self) -> bool:
+        """The old container was renamed out of the new one's way (same host): undoing it renames
+        it back and restores the files the new one overwrote."""
+        old, new = self.old.observed, self.new.observed
+        assert old is not None and new is not None
+        return old.host == new.host and old.name == replaced_name(new.name, old.id)
+
+
+@dataclass(frozen=True)
 class Rollout:
     units: tuple[Unit, ...]
     """In an order that respects `after` (each unit after the units it waits for)."""
     deletions: tuple[Change, ...]
     blocked: dict[UnitKey, str] = field(default_factory=dict)
     """Units that cannot run, with the reason."""
+    leftovers: tuple[Leftover, ...] = ()
+    """Half-done replacements of an interrupted apply: finished or undone before the units."""
 
     @property
     def empty(self) -> bool:
-        return not self.units and not self.deletions and not self.blocked
+        return not self.units and not self.deletions and not self.blocked and not self.leftovers
 
     def hosts(self) -> list[str]:
         """Every host the rollout touches (each is locked for the whole apply)."""
         names = {h for unit in self.units for h in unit.hosts} | {c.host for c in self.deletions}
-        return sorted(names)
+        return sorted(names | {h for leftover in self.leftovers for h in leftover.hosts})
 
     def images(self) -> dict[str, list[str]]:
         """Images each host pulls before any of its containers is stopped."""
@@ -154,8 +194,6 @@ def rollout(plan: Plan) -> Rollout:
             clears=tuple(clears),
             after=tuple(sorted(set(after))),
         )
-    _roll_one_at_a_time(units)
-    ordered, blocked = _order(units)
     deletions = [
         c
         for key, changes in sorted(groups.items())
@@ -163,7 +201,29 @@ def rollout(plan: Plan) -> Rollout:
         for c in changes
         if _where(c.observed) not in cleared
     ]
-    return Rollout(tuple(ordered), tuple(deletions), blocked)
+    leftovers = _leftovers(plan, deletions)
+    deletions = [c for c in deletions if all(c is not left.old for left in leftovers)]
+    _roll_one_at_a_time(units, [left.key for left in leftovers])
+    ordered, blocked = _order(units)
+    return Rollout(tuple(ordered), tuple(deletions), blocked, tuple(leftovers))
+
+
+def _leftovers(plan: Plan, deletions: list[Change]) -> list[Leftover]:
+    """Deletions of a duplicate whose replica the plan leaves as it is, running (only a duplicate
+    deletion has a no-op of the same replica and role: scale-downs, removed specs and dropped
+    roles have none)."""
+    kept = {
+        (c.cluster, c.deployment, c.replica, c.role): c
+        for c in plan.changes
+        if c.action == "no-op" and c.observed is not None and c.observed.state == "running"
+    }
+    found = []
+    for change in deletions:
+        new = kept.get((change.cluster, change.deployment, change.replica, change.role))
+        old = change.observed
+        if new is not None and new.observed is not None and old is not None and new.observed.id != old.id:
+            found.append(Leftover(old=change, new=new))
+    return found
 
 
 def _where(observed: ObservedContainer | None) -> str:
@@ -199,23 +259,27 @@ def _old(change: Change, starts: list[Change]) -> Old:
     return Old(observed=observed, change=change, stop_first=stop_first, rename=rename)
 
 
-def _roll_one_at_a_time(units: dict[UnitKey, Unit]) -> None:
-    """Each replacing unit of a deployment waits for the previous one (replica order)."""
-    previous: dict[tuple[str, str], UnitKey] = {}
+def _roll_one_at_a_time(units: dict[UnitKey, Unit], leftovers: list[UnitKey]) -> None:
+    """Each replacing unit of a deployment waits for the previous one (replica order), and the
+    first one for the deployment's leftovers (done before any unit: a replica whose new container
+    does not serve stops the rollout as a failed unit would)."""
+    previous: dict[tuple[str, str], set[UnitKey]] = defaultdict(set)
+    for key in leftovers:
+        previous[key[:2]].add(key)
     for key in sorted(units):
         unit = units[key]
         if not unit.replaces:
             continue
         deployment = key[:2]
-        if deployment in previous:
+        if previous[deployment]:
             units[key] = Unit(
                 key=unit.key,
                 starts=unit.starts,
                 olds=unit.olds,
                 clears=unit.clears,
-                after=tuple(sorted({*unit.after, previous[deployment]})),
+                after=tuple(sorted({*unit.after, *previous[deployment]})),
             )
-        previous[deployment] = key
+        previous[deployment] = {key}
 
 
 def _order(units: dict[UnitKey, Unit]) -> tuple[list[Unit], dict[UnitKey, str]]:

@@ -66,8 +66,16 @@ def test_hosts_converge_in_parallel(fleet) -> None:
 
 
 def test_a_backend_that_never_becomes_ready_is_rolled_back(fleet) -> None:
+    """The old container takes longer to serve again than the new spec's timeout allows: the
+    rollback waits for it as long as its own spec says."""
     fleet.use("nvidia-8xh100")
-    fleet.write("chat", "chat", "nvidia-8xh100", QUICK + "replicas: 2\nparameters: [--max-model-len=8192]\n")
+    slow_old = "env: {GPUCTL_STUB_READY_AFTER: '5'}\n"
+    fleet.write(
+        "chat",
+        "chat",
+        "nvidia-8xh100",
+        QUICK + "replicas: 2\nparameters: [--max-model-len=8192]\n" + slow_old,
+    )
     assert fleet.apply().code == 0
     before = {name: c["Id"] for name, c in fleet.containers().items()}
     broken = "backend: vllm\nreplicas: 2\nreadiness: {timeout: 3}\nparameters: [--max-model-len=4096]\n"
@@ -168,7 +176,124 @@ def test_an_apply_killed_at_a_random_point_converges_on_the_next(fleet, seed: in
     assert names(containers) == ["gpuctl-chat-0", "gpuctl-chat-1", "gpuctl-chat-2", "gpuctl-extra-0"]
     assert all(c["State"]["Running"] for c in containers.values())
     assert fleet.plan_exit_code() == 0
-    assert not fleet.ssh("cpu", "ls -d /var/lib/gpuctl/lock 2>/dev/null").stdout
+    locked = {
+        p for p in ("nvidia-8xh100", "cpu") if fleet.ssh(p, "ls -d /var/lib/gpuctl/lock 2>/dev/null").stdout
+    }
+    changed = {fleet.sandbox.host(c["host"]).profile for c in again.json["changes"]}
+    assert not locked & changed  # the re-apply took over and released the locks of the hosts it changed
+    if "cpu" in locked:  # the killed apply had finished there: the next apply changing it takes it over
+        fleet.write("later", "gguf", "cpu", "backend: llama-box\n", offload=True)
+        later = fleet.apply()
+        assert later.code == 0 and "taking over a stale lock" in later.stderr, later.stderr
+        assert not fleet.ssh("cpu", "ls -d /var/lib/gpuctl/lock 2>/dev/null").stdout
+
+
+def kill_mid_replacement(fleet, profile: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Start an apply and SIGKILL it once it has renamed the old container `name` out of the way
+    and started the new one (while it waits for the new one to serve)."""
+    running = subprocess.Popen(
+        fleet.command(*fleet.apply_args()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=fleet.env,
+        cwd=fleet.root,
+    )
+
+    def both() -> bool:
+        names = list(fleet.containers(profile))
+        return name in names and any(n.startswith(name + ".replaced-") for n in names)
+
+    try:
+        wait_for(both, 120, "the old container renamed and the new one started")
+    finally:
+        os.kill(running.pid, signal.SIGKILL)
+        running.wait()
+
+
+def test_a_replacement_a_killed_apply_left_is_finished_or_undone(fleet) -> None:
+    """Killed while the new container loads (the old one stopped and renamed): the next apply does
+    not trust the new one because it matches the spec. It waits for it to serve before removing the
+    old one, and when it never serves brings the old one back, with the files it had."""
+    fleet.use("ascend-8x910b")
+    base = "backend: mindie\nreadiness: {timeout: 30}\n"
+    fleet.write("mind", "mindie", "ascend-8x910b", base + "parameters: [--max-seq-len=8192]\n")
+    assert fleet.apply().code == 0
+    [old] = fleet.containers().values()
+    config = "sha256sum /var/lib/gpuctl/run/gpuctl-mind-0/config.json; ls /var/lib/gpuctl/run"
+    files = fleet.ssh("ascend-8x910b", config).stdout
+    broken = "backend: mindie\nreadiness: {timeout: 4}\nenv: {GPUCTL_STUB_NEVER_READY: '1'}\n"
+    fleet.write("mind", "mindie", "ascend-8x910b", broken + "parameters: [--max-seq-len=4096]\n")
+    kill_mid_replacement(fleet, "ascend-8x910b", "gpuctl-mind-0")
+    undone = fleet.apply()
+    assert undone.code == 1, undone.stderr
+    result = undone.results()[("mind", 0, "delete")]
+    assert result["status"] == "failed" and "interrupted apply" in result["reason"], result["reason"]
+    assert "did not become ready within 4 s" in result["reason"] and "serves again" in result["reason"]
+    assert any("never becoming ready" in line for line in result["log_tail"])
+    containers = fleet.containers()
+    assert {name: c["Id"] for name, c in containers.items()} == {"gpuctl-mind-0": old["Id"]}
+    assert fleet.http("ascend-8x910b", int(old["Config"]["Labels"]["gpuctl.port"]), "/v2/health/ready") == 200
+    assert fleet.ssh("ascend-8x910b", config).stdout == files  # its own config back, no copy left
+    assert fleet.plan_exit_code() == 2
+
+    slow = "backend: mindie\nreadiness: {timeout: 30}\nenv: {GPUCTL_STUB_READY_AFTER: '3'}\n"
+    fleet.write("mind", "mindie", "ascend-8x910b", slow + "parameters: [--max-seq-len=4096]\n")
+    kill_mid_replacement(fleet, "ascend-8x910b", "gpuctl-mind-0")
+    finished = fleet.apply()
+    assert finished.code == 0, finished.stderr
+    [new] = fleet.containers().values()
+    assert new["Name"] == "/gpuctl-mind-0" and new["Id"] != old["Id"] and new["State"]["Running"]
+    assert fleet.http("ascend-8x910b", int(new["Config"]["Labels"]["gpuctl.port"]), "/v2/health/ready") == 200
+    assert fleet.ssh("ascend-8x910b", "ls /var/lib/gpuctl/run").stdout.split() == ["gpuctl-mind-0"]
+    assert fleet.plan_exit_code() == 0
+
+    # Killed after copying the files aside, before starting the new container: the next apply
+    # replaces the renamed old one as any stopped container, and drops the copy once it serves.
+    renamed = f"gpuctl-mind-0.replaced-{new['Id'][:12]}"
+    fleet.docker("ascend-8x910b", "stop", "gpuctl-mind-0")
+    fleet.docker("ascend-8x910b", "rename", "gpuctl-mind-0", renamed)
+    fleet.ssh(
+        "ascend-8x910b", "cp -a /var/lib/gpuctl/run/gpuctl-mind-0 /var/lib/gpuctl/run/gpuctl-mind-0.rollback"
+    )
+    fleet.write("mind", "mindie", "ascend-8x910b", slow + "parameters: [--max-seq-len=2048]\n")
+    replaced = fleet.apply()
+    assert replaced.code == 0, replaced.stderr
+    assert names(fleet.containers()) == ["gpuctl-mind-0"]
+    assert fleet.ssh("ascend-8x910b", "ls /var/lib/gpuctl/run").stdout.split() == ["gpuctl-mind-0"]
+    assert fleet.plan_exit_code() == 0
+
+
+def test_docker_stopped_during_the_apply_fails_that_host_with_the_cause(fleet, sandbox) -> None:
+    fleet.use("cpu", "nvidia-2xrtx4090")
+    fleet.write(
+        "lost", "gguf", "cpu", "backend: llama-box\nenv: {GPUCTL_STUB_READY_AFTER: '30'}\n", offload=True
+    )
+    fleet.write("kept", "chat", "nvidia-2xrtx4090", QUICK + "parameters: [--max-model-len=4096]\n")
+    running = subprocess.Popen(
+        fleet.command(*fleet.apply_args("--json")),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=fleet.env,
+        cwd=fleet.root,
+    )
+    try:
+        wait_for(lambda: "gpuctl-lost-0" in fleet.containers("cpu"), 120, "the container on the host")
+        sandbox.fault(fleet.host("cpu"), "docker-stop")
+        stdout, stderr = running.communicate(timeout=240)
+    finally:
+        running.kill()
+    assert running.returncode == 1, stderr
+    results = {c["deployment"]: c for c in json.loads(stdout)["changes"]}
+    assert results["kept"]["status"] == "done"
+    lost = results["lost"]
+    assert lost["status"] == "failed" and "Docker on the host does not answer" in lost["reason"], lost
+    assert "rolling back failed: removing the new gpuctl-lost-0" in lost["reason"]  # not "were removed"
+    sandbox.fault(fleet.host("cpu"), "docker-start")
+    again = fleet.apply()
+    assert again.code == 0, again.stderr
+    assert names(fleet.containers()) == ["gpuctl-kept-0", "gpuctl-lost-0"]
+    assert fleet.plan_exit_code() == 0
 
 
 def test_two_applies_at_once(fleet, tmp_path) -> None:

@@ -70,6 +70,45 @@ def test_a_gated_repository_without_token_fails_with_the_hub_status(
     assert run(fetch.complete_command(job.target, fetch.digest(job)), "").stdout == ""
 
 
+def test_a_hub_that_stalls_fails_the_download_instead_of_hanging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that accepts the connection and never answers (a stuck proxy)."""
+    import socket
+    import time
+
+    monkeypatch.setattr(fetch, "STALLED_SECONDS", 1)
+    monkeypatch.setattr(fetch, "RETRIES", 0)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        job = ModelFetch(source="huggingface", repo="a/b", files=["w.gguf"], target=str(tmp_path / "m"))
+        begin = time.monotonic()
+        done = run(fetch.download_command(fetch.Download(job, tuple(job.files), url), False), "")
+    assert done.returncode != 0 and "too slow" in done.stderr, done.stderr
+    assert time.monotonic() - begin < 30
+
+
+def test_a_download_waits_for_one_a_killed_apply_left_running(tmp_path: Path, hub: tuple[Hub, str]) -> None:
+    """The orphan holds the target's lock while it writes the partial files; resuming them at
+    the same time would interleave both writers' bytes."""
+    import time
+
+    _, url = hub
+    target = tmp_path / "m"
+    target.mkdir()
+    job = ModelFetch(source="huggingface", repo="org/gguf", files=["model-q4.gguf"], target=str(target))
+    orphan = subprocess.Popen(["flock", f"{target}{fetch.LOCK}", "sleep", "2"])
+    time.sleep(0.3)
+    begin = time.monotonic()
+    done = run(fetch.download_command(fetch.resolve(job, None, {"HF_ENDPOINT": url}), False), "")
+    orphan.wait()
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - begin >= 1.5
+    assert (target / "model-q4.gguf").read_bytes() == placeholder("org/gguf", "model-q4.gguf")
+
+
 def test_files_cannot_escape_the_target() -> None:
     job = ModelFetch(source="huggingface", repo="a/b", files=["../../etc/passwd"], target="/models/a/b/main")
     with pytest.raises(ValueError, match="outside"):

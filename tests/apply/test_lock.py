@@ -4,6 +4,7 @@ decide whether a held lock may be taken over."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -33,6 +34,15 @@ def test_first_acquire_wins_and_the_second_sees_the_owner(lock_dir: Path) -> Non
     assert lock.Owner.from_json((lock_dir / "owner").read_text()) == first
     held = lock.parse_acquire(sh(lock.acquire_command(), second.to_json()))
     assert held is not None and held.owner == first and 0 <= held.age < 5
+
+
+def test_a_lock_whose_owner_record_is_not_written_yet_is_held_not_an_error(lock_dir: Path) -> None:
+    """Another apply has made the directory and not yet moved its record in: the command must
+    succeed (a failed command fails the host at once, even with --lock-timeout)."""
+    lock_dir.mkdir(parents=True)
+    held = lock.parse_acquire(sh(lock.acquire_command(), lock.this_process("b").to_json()))
+    assert held is not None and held.owner is None and 0 <= held.age < 5
+    assert "has not written its owner record yet" in lock.held_message("gpu-01", held, 0)
 
 
 def test_release_and_heartbeat_only_touch_our_own_lock(lock_dir: Path) -> None:
@@ -115,3 +125,38 @@ def test_force_unlock_prints_the_owner_and_removes_any_lock(lock_dir: Path) -> N
 def test_garbage_replies_are_errors() -> None:
     with pytest.raises(ValueError, match="unexpected reply"):
         lock.parse_acquire("sh: mkdir: permission denied")
+
+
+def test_a_stale_lock_that_cannot_be_broken_fails_instead_of_looping() -> None:
+    """The break command only removes a record whose id it can match; one written differently (by
+    hand, another tool) stays, and taking it over again and again would never end."""
+    from gpuctl.apply.execute import Executor
+    from gpuctl.apply.progress import Reporter
+    from gpuctl.apply.rollout import rollout
+    from gpuctl.apply.session import Output
+    from gpuctl.plan.model import Plan
+
+    record = json.dumps(dataclasses.asdict(dead_owner()))  # spaces after the separators
+    acquires = []
+
+    class Host:
+        def run(self, host: str, command: str, **_: object) -> Output:
+            if "echo held" in command:
+                acquires.append(command)
+                assert len(acquires) < 10, "taking the lock over loops"
+                return Output(True, f"held\n5\n{record}\n")
+            return Output(True)
+
+    plan = Plan(clusters=["lab"])
+    executor = Executor(
+        plan,
+        rollout(plan),
+        Host(),
+        Reporter(),
+        {},
+        lock_timeout=0,
+        command="gpuctl apply",  # type: ignore[arg-type]
+    )
+    why = executor._lock("gpu-01")
+    assert why is not None and "gpuctl force-unlock gpu-01" in why and "no longer running" in why
+    assert len(acquires) == 2

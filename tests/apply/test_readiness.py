@@ -112,3 +112,33 @@ class socket_closed_port:
 
     def __exit__(self, *args: object) -> None:
         pass
+
+
+def test_a_docker_that_does_not_answer_is_not_a_container_that_is_gone(tmp_path: Path) -> None:
+    fake = tmp_path / "docker"
+    fake.write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///run/docker.sock.' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    done = subprocess.run(
+        ["sh", "-c", readiness.poll_command("gpuctl-chat-0", "127.0.0.1", 1, "/health")],
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = readiness.parse_poll(done.stdout)
+    assert result is not None and result.failure() == "Docker on the host does not answer"
+
+
+def test_readiness_from_the_labels_apply_gives_a_container() -> None:
+    from gpuctl.apply.docker import container_labels
+    from gpuctl.backends.types import ContainerSpec, Readiness
+
+    ready = Readiness(path="/v1/models", port=40000, timeout=900)
+    spec = ContainerSpec(
+        name="gpuctl-chat-0", host="a", image="runner:v1", command=["serve"], port=40000, readiness=ready
+    )
+    assert readiness.from_labels(container_labels(spec)) == ready
+    assert readiness.from_labels({"gpuctl.port": "40000"}) is None
+    assert readiness.from_labels({"gpuctl.spec": "{not json"}) is None

@@ -240,3 +240,41 @@ def test_images_and_fetches_per_host() -> None:
 
 def test_an_empty_plan_is_an_empty_rollout() -> None:
     assert rollout(plan(change("no-op", "kept", 0, "a", ["0"], 40000))).empty
+
+
+def test_a_duplicate_left_by_an_interrupted_replacement_is_a_leftover() -> None:
+    """Killed mid-replacement: the plan leaves the new gpuctl-chat-0 as it is (it matches the spec)
+    and deletes the renamed old one as its duplicate; nobody has seen the new one serve."""
+    new = change("no-op", "chat", 0, "a", ["0"], 40000, observed=observed("a", "gpuctl-chat-0", ["0"], 40000))
+    old = observed("a", "gpuctl-chat-0.replaced-0123abcd0123", ["0"], 40000, ident="0123abcd")
+    old = old.model_copy(update={"state": "exited"})
+    duplicate = change("delete", "chat", 0, "a", ["0"], 40000, observed=old)
+    next_replica = change(
+        "replace", "chat", 1, "a", ["1"], 40001, observed=observed("a", "gpuctl-chat-1", ["1"], 40001)
+    )
+    steps = rollout(plan(new, duplicate, next_replica))
+    [leftover] = steps.leftovers
+    assert leftover.old is duplicate and leftover.new is new and leftover.renamed
+    assert steps.deletions == () and not steps.empty and steps.hosts() == ["a"]
+    assert steps.units[0].after == (("lab", "chat", 0),)  # waits for the leftover, as for replica 0
+
+
+def test_only_a_duplicate_of_a_running_replica_is_a_leftover() -> None:
+    """Scale-downs and removed specs have no replica left as it is; a duplicate on another host
+    (a move interrupted) is one, but without renaming anything back."""
+    running = change(
+        "no-op", "chat", 0, "b", ["0"], 40000, observed=observed("b", "gpuctl-chat-0", ["0"], 40000)
+    )
+    elsewhere = change(
+        "delete", "chat", 0, "a", ["0"], 40000, observed=observed("a", "gpuctl-chat-0", ["0"], 40000, "bead")
+    )
+    scaled = change(
+        "delete", "chat", 1, "a", ["1"], 40001, observed=observed("a", "gpuctl-chat-1", ["1"], 40001)
+    )
+    removed = change(
+        "delete", "old", 0, "a", ["2"], 40002, observed=observed("a", "gpuctl-old-0", ["2"], 40002)
+    )
+    steps = rollout(plan(running, elsewhere, scaled, removed))
+    [leftover] = steps.leftovers
+    assert leftover.old is elsewhere and not leftover.renamed and leftover.hosts == ["a", "b"]
+    assert [c.name for c in steps.deletions] == ["gpuctl-chat-1", "gpuctl-old-0"]
