@@ -87,6 +87,9 @@ class HostInfo(Fact):
     """net.ipv4.ip_local_port_range: the ports outgoing connections take their local port from."""
     reserved_ports: list[tuple[int, int]] = Field(default_factory=list)
     """net.ipv4.ip_local_reserved_ports, as ranges: left out of `ephemeral_ports`."""
+    listening_ports: list[int] = Field(default_factory=list)
+    """TCP ports something listens on (IPv4 or IPv6, any address), sorted: gpuctl's backends and
+    whatever else runs there. A backend cannot bind one of them."""
 
     def port_is_ephemeral(self, port: int) -> bool:
         """An outgoing connection may hold this port, and a backend then cannot bind it."""

@@ -21,6 +21,7 @@ from gpuctl.probe.parse.docker import container_id_from_cgroup, parse_containers
 from gpuctl.probe.parse.host import (
     parse_df,
     parse_key_values,
+    parse_listening,
     parse_local_ports,
     parse_meminfo,
     parse_nproc,
@@ -129,6 +130,13 @@ def _host_info(sections: dict[str, Section], warnings: list[str]) -> HostInfo:
             ephemeral, reserved = parse_local_ports(ports.text)
         except ParseError as error:
             warnings.append(str(error.diagnostics[0]))
+    listening: list[int] = []
+    sockets = sections.get("listening")
+    if sockets and sockets.ok:
+        try:
+            listening = parse_listening(sockets.text)
+        except ParseError as error:
+            warnings.append(str(error.diagnostics[0]))
     return HostInfo(
         hostname=_required(sections, "hostname", "hostname").strip(),
         os=os_name,
@@ -141,6 +149,7 @@ def _host_info(sections: dict[str, Section], warnings: list[str]) -> HostInfo:
         disk_free=disk_free,
         ephemeral_ports=ephemeral,
         reserved_ports=reserved,
+        listening_ports=listening,
     )
 
 

@@ -98,6 +98,16 @@ class Ports:
         self.exposed: dict[str, dict[str, list[int]]] = {}
         """Cluster → host → new ports in the host's ephemeral range."""
 
+    def add_foreign(self, host: HostState) -> None:
+        """Take the ports of the cluster's range that something other than gpuctl's containers
+        listens on (probed): a backend given one would fail with 'Address already in use'. A port
+        a gpuctl container holds is counted as that container's."""
+        info = host.facts.info
+        if info is None or not info.listening_ports:
+            return
+        start, end = self.ranges.get(host.cluster, (0, -1))
+        host.ports.update(p for p in info.listening_ports if start <= p <= end)
+
     def free(self, host: HostState, span: int = 1, own: frozenset[int] = frozenset()) -> bool:
         """Whether `span` consecutive ports of the cluster's range are free on the host (`own`:
         ports the replica holds there and may keep). Exact, so that `take` never fails after
@@ -208,6 +218,8 @@ class _Scheduler:
         """Deployment → scaled-down replicas kept while wanted ones cannot be seen."""
         self.classes = HostClasses(self.fleet)
         self.ports = Ports(clusters)
+        for host in self.fleet.hosts:
+            self.ports.add_foreign(host)
         self.counts: dict[str, Counter[int]] = {}
         self.pins_taken: dict[str, set[tuple[tuple[str, str], ...]]] = {}
         self.placements: list[Placement] = []

@@ -20,6 +20,7 @@ from gpuctl.probe.parse.docker import container_id_from_cgroup, parse_containers
 from gpuctl.probe.parse.host import (
     parse_df,
     parse_key_values,
+    parse_listening,
     parse_local_ports,
     parse_meminfo,
     parse_nproc,
@@ -146,6 +147,17 @@ def test_host_parsers() -> None:
     for garbled in ("32768\n", "a b\n", "32768 60999\n30000-x\n"):
         with pytest.raises(ParseError):
             parse_local_ports(garbled)
+
+
+def test_listening_sockets_are_their_ports() -> None:
+    # `awk '$4 == "0A" { print $2 }' /proc/net/tcp /proc/net/tcp6` on a host with sshd and a backend
+    text = "00000000:0016\n0100007F:1F90\n00000000000000000000000000000000:0016\n00000000:7530\n"
+    assert parse_listening(text) == [22, 8080, 30000]
+    assert parse_listening("") == []
+    with pytest.raises(ParseError):
+        parse_listening("sl local_address\n")
+    facts = _facts(_sections(listening=Section(text, 0)))
+    assert facts.info.listening_ports == [22, 8080, 30000]
 
 
 def test_local_ports_become_host_facts_and_garbled_ones_a_warning() -> None:
@@ -354,6 +366,7 @@ def test_mangled_output_never_raises_anything_but_a_parse_error(
                 "meminfo",
                 "df",
                 "local-ports",
+                "listening",
                 "os-release",
                 "nvidia-gpus",
                 "nvidia-list",

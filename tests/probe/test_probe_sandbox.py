@@ -19,7 +19,7 @@ from gpuctl.cli.inventory import load_clusters
 from gpuctl.facts import HostFacts
 from gpuctl.probe.inventory import probe_hosts, targets_for
 from gpuctl.probe.ssh import Target
-from gpuctl.sandbox import Sandbox
+from gpuctl.sandbox import Sandbox, system
 from gpuctl.sandbox.profiles import PROFILES, Profile
 
 pytestmark = pytest.mark.sandbox
@@ -199,9 +199,13 @@ def test_gpuctl_container_appears_with_labels_and_devices(sandbox: Sandbox) -> N
         f"docker run -d --name gpuctl-qwen3-8b-0 {args} --gpus '\"device=2,5\"' "
         f"-e NVIDIA_VISIBLE_DEVICES=2,5 -e HF_TOKEN=hf_secret_value {image} sleep 300"
     )
-    other = f"docker run -d --name not-ours {image} sleep 300"
+    # not gpuctl's: a backend on the host's network, whose port the probe sees taken
+    other = f"docker run -d --name not-ours --network host {image} vllm serve other --port 30123"
     assert sandbox.ssh(host, run, timeout=120).returncode == 0
     assert sandbox.ssh(host, other, timeout=120).returncode == 0
+    system.wait_for(
+        lambda: system.http_status(host.address, 30123, "/health") is not None, 15, "the other backend"
+    )
     try:
         facts = probe(sandbox)[host.name]
     finally:
@@ -212,3 +216,6 @@ def test_gpuctl_container_appears_with_labels_and_devices(sandbox: Sandbox) -> N
     assert container.device_requests == ["2", "5"]
     assert container.started_at and container.started_at.startswith("20")
     assert "hf_secret_value" not in facts.model_dump_json()
+    assert facts.info is not None
+    assert {22, 30123} <= set(facts.info.listening_ports)
+    assert facts.info.ephemeral_ports == (32768, 60999)

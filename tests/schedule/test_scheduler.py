@@ -562,3 +562,22 @@ def test_more_replicas_than_pinned_device_sets(build: ModuleType) -> None:
     (error,) = plan.errors
     assert error.message == "q replica 2: all 2 pinned device sets are taken by its other replicas (3 wanted)"
     assert error.hint == "pin a device set per replica, or lower replicas"
+
+
+def test_a_port_another_program_listens_on_is_never_given_out(build: ModuleType) -> None:
+    """The probe lists the host's listening TCP ports: one held by a program that is not gpuctl's
+    is skipped; gpuctl's own running container keeps its port."""
+    qwen = build.model("Qwen__Qwen3-8B")
+    lab = build.cluster("a")
+    first = build.plan_for(lab, [build.host("a", 2)], [(build.deployment("q", qwen), qwen)])
+    running = [build.started(c) for c in first.changes]
+    (port,) = [c.container.port for c in first.changes if c.container]
+    host = build.host("a", 2, containers=running)
+    assert host.info is not None
+    busy = host.model_copy(
+        update={"info": host.info.model_copy(update={"listening_ports": [22, port, port + 1]})}
+    )
+    plan = build.plan_for(lab, [busy], [(build.deployment("q", qwen, replicas=2), qwen)])
+    ports = {c.replica: (c.action, c.container.port if c.container else None) for c in plan.changes}
+    assert ports[0][0] == "no-op"
+    assert ports[1] == ("create", port + 2)  # port: replica 0 listens there; port + 1: another program

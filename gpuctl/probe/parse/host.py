@@ -1,8 +1,10 @@
 """Host facts: /etc/os-release, `uname -s -r -m`, `nproc`, /proc/meminfo, `df -PB1 DIR`, and the
-ephemeral and reserved local port ranges (/proc/sys/net/ipv4/ip_local_{port_range,reserved_ports})."""
+ephemeral and reserved local port ranges (/proc/sys/net/ipv4/ip_local_{port_range,reserved_ports}),
+and the listening TCP sockets' local addresses (/proc/net/tcp{,6})."""
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from gpuctl.probe.parse.common import ParseError, clean_text, to_int
@@ -104,3 +106,15 @@ def _port_range(words: list[str], source: str) -> tuple[int, int]:
     first, last = numbers[0], numbers[-1]
     assert first is not None and last is not None
     return first, last
+
+
+def parse_listening(text: str) -> list[int]:
+    """Local addresses of listening sockets, as /proc/net/tcp and tcp6 write them ("0100007F:1F90",
+    "00000000000000000000000000000000:7530": the port is the hex after the colon) → sorted ports."""
+    ports = set()
+    for line in filter(None, (line.strip() for line in clean_text(text).split("\n"))):
+        address, _, port = line.rpartition(":")
+        if not address or not re.fullmatch(r"[0-9A-Fa-f]{1,4}", port):
+            raise ParseError("/proc/net/tcp", f"not a local address: {line[:60]!r}")
+        ports.add(int(port, 16))
+    return sorted(ports)
