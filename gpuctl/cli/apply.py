@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -94,18 +96,19 @@ def apply(
     from gpuctl.apply.session import patch_gevent
 
     patch_gevent()
-    timeout = _duration(lock_timeout)
-    inventory = inventory or [Path("inventory")]
-    saved = flow.plan_file(paths or [])
-    if saved is not None:
-        if target:
-            raise GpuctlError(
-                Diagnostic("--target cannot narrow a saved plan", hint="plan again with --target")
-            )
-        planned = flow.read_plan(saved, inventory)
-    else:
-        planned = flow.make_plan(inventory, paths or [Path("specs")], target or [], lock)
-    _carry_out(planned, "gpuctl apply", auto_approve, timeout, json_output)
+    with _json_errors(json_output):
+        timeout = _duration(lock_timeout)
+        inventory = inventory or [Path("inventory")]
+        saved = flow.plan_file(paths or [])
+        if saved is not None:
+            if target:
+                raise GpuctlError(
+                    Diagnostic("--target cannot narrow a saved plan", hint="plan again with --target")
+                )
+            planned = flow.read_plan(saved, inventory)
+        else:
+            planned = flow.make_plan(inventory, paths or [Path("specs")], target or [], lock)
+        _carry_out(planned, "gpuctl apply", auto_approve, timeout, json_output)
 
 
 def destroy(
@@ -125,9 +128,27 @@ def destroy(
     from gpuctl.apply.session import patch_gevent
 
     patch_gevent()
-    timeout = _duration(lock_timeout)
-    planned = flow.destroy_plan(inventory or [Path("inventory")], target or [], lock)
-    _carry_out(planned, "gpuctl destroy", auto_approve, timeout, json_output)
+    with _json_errors(json_output):
+        timeout = _duration(lock_timeout)
+        planned = flow.destroy_plan(inventory or [Path("inventory")], target or [], lock)
+        _carry_out(planned, "gpuctl destroy", auto_approve, timeout, json_output)
+
+
+@contextmanager
+def _json_errors(json_output: bool) -> Iterator[None]:
+    """With --json, an apply refused before it changed anything (a stale plan, bad specs, a host
+    that cannot be locked ...) still prints a result on stdout, for CI to read; the sentences go to
+    stderr as always."""
+    try:
+        yield
+    except GpuctlError as error:
+        if json_output:
+            from gpuctl.apply.results import ApplyResult
+            from gpuctl.plan.model import PlanDiagnostic
+
+            diagnostics = [PlanDiagnostic.of(d) for d in error.diagnostics]
+            sys.stdout.write(ApplyResult(ok=False, diagnostics=diagnostics).model_dump_json(indent=2) + "\n")
+        raise
 
 
 def _carry_out(planned: Planned, command: str, auto_approve: bool, timeout: float, json_output: bool) -> None:

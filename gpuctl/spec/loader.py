@@ -267,7 +267,13 @@ def _walk(root: Path) -> tuple[list[tuple[Path, str]], list[Diagnostic]]:
 def _not_found(path: Path, display: str) -> Diagnostic:
     """A path that does not exist: missing, a broken symbolic link, or a symbolic link loop."""
     if not path.is_symlink():
-        return Diagnostic("no such file or directory", Location(display), code="no-specs")
+        return Diagnostic(
+            "no such file or directory",
+            Location(display),
+            hint="check the path; given no paths, gpuctl reads inventory/ and specs/ in the current "
+            "directory",
+            code="no-specs",
+        )
     try:
         os.stat(path)
         message = "the symbolic link cannot be followed"

@@ -79,3 +79,18 @@ def test_no_terminal_and_no_auto_approve_is_refused_before_any_host_is_touched(t
     done = gpuctl("apply", "-i", str(ROOT / "inventory" / "example.yaml"), str(saved))
     assert done.returncode == 1
     assert "standard input is not a terminal" in done.stderr and "--auto-approve" in done.stderr
+
+
+def test_a_refused_apply_still_prints_its_json_result(tmp_path: Path) -> None:
+    """CI reads `apply --json` from stdout: an apply refused before it starts (here: no specs)
+    says so there too, with the diagnostics; the sentences go to stderr."""
+    done = gpuctl("apply", "--json", "--auto-approve", cwd=tmp_path)
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert result["ok"] is False and result["changes"] == []
+    assert [(d["file"], d["message"]) for d in result["diagnostics"]] == [
+        ("inventory", "no such file or directory"),
+        ("specs", "no such file or directory"),
+    ]
+    assert "inventory: error: no such file or directory" in done.stderr
+    assert "Traceback" not in done.stderr

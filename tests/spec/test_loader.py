@@ -136,7 +136,8 @@ def test_missing_paths_and_empty_trees(tmp_path: Path, monkeypatch: pytest.Monke
     (message,) = [str(d) for d in read_specs().diagnostics]
     assert message.startswith("error: no inventory/ or specs/ directory in ")
     assert [str(d) for d in read_specs(["nowhere.yaml"]).diagnostics] == [
-        "nowhere.yaml: error: no such file or directory"
+        "nowhere.yaml: error: no such file or directory (check the path; given no paths, gpuctl reads "
+        "inventory/ and specs/ in the current directory)"
     ]
     write(tmp_path / "specs" / "compose.yaml", "services: {}\n")
     messages = [str(d) for d in read_specs().diagnostics]
