@@ -58,7 +58,7 @@ def list_containers(clusters: list[Cluster]) -> tuple[dict[str, list[ManagedCont
     for outcome in run_on_hosts(_targets(clusters), lambda _: command):
         host = outcome.target.host
         if outcome.status != "ok":
-            problems.append(outcome.message or f"{host}: {outcome.status}")
+            problems.append(f"{host}: {outcome.message or outcome.status}")
         elif outcome.exit_status != 0:
             said = (outcome.stderr.strip() or "docker failed").splitlines()[-1]
             problems.append(f"{host}: cannot list containers ({said})")
