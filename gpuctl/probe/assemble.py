@@ -21,10 +21,11 @@ from gpuctl.probe.parse.docker import container_id_from_cgroup, parse_containers
 from gpuctl.probe.parse.host import (
     parse_df,
     parse_key_values,
-    parse_listening,
     parse_local_ports,
     parse_meminfo,
     parse_nproc,
+    parse_proc_listening,
+    parse_ss_listening,
     parse_uname,
 )
 from gpuctl.probe.parse.npu_smi import parse_npu_info, parse_npu_mapping
@@ -131,12 +132,13 @@ def _host_info(sections: dict[str, Section], warnings: list[str]) -> HostInfo:
         except ParseError as error:
             warnings.append(str(error.diagnostics[0]))
     listening: list[int] = []
-    sockets = sections.get("listening")
-    if sockets and sockets.ok:
-        try:
-            listening = parse_listening(sockets.text)
-        except ParseError as error:
-            warnings.append(str(error.diagnostics[0]))
+    for name, parse in (("listening", parse_ss_listening), ("listening-proc", parse_proc_listening)):
+        sockets = sections.get(name)
+        if sockets and sockets.ok:
+            try:
+                listening = parse(sockets.text)
+            except ParseError as error:
+                warnings.append(str(error.diagnostics[0]))
     return HostInfo(
         hostname=_required(sections, "hostname", "hostname").strip(),
         os=os_name,

@@ -69,9 +69,13 @@ section df df -PB1 "$dir"
 # the ports outgoing connections take, and those reserved from them: a backend cannot bind a port
 # that an outgoing connection holds (`cat`: /proc/sys files cannot be read a byte at a time)
 section local-ports cat /proc/sys/net/ipv4/ip_local_port_range /proc/sys/net/ipv4/ip_local_reserved_ports
-# the local address of every listening TCP socket (state 0A), which no backend can bind: only those
-# lines, so that a host with many connections sends no more
-section listening awk '$4 == "0A" { print $2 }' /proc/net/tcp /proc/net/tcp6
+# the listening TCP sockets, whose ports no backend can bind: `ss -l` asks the kernel for those
+# only; /proc/net/tcp (filtered by awk on the host) walks every connection, slow on a busy host
+if have ss; then
+    section listening ss -ltn
+else
+    section listening-proc awk '$4 == "0A" { print $2 }' /proc/net/tcp /proc/net/tcp6
+fi
 
 if have nvidia-smi; then
     gpus=$(section nvidia-gpus nvidia-smi "--query-gpu=$GPU_FIELDS" --format=csv,noheader,nounits ||

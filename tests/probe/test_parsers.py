@@ -20,10 +20,11 @@ from gpuctl.probe.parse.docker import container_id_from_cgroup, parse_containers
 from gpuctl.probe.parse.host import (
     parse_df,
     parse_key_values,
-    parse_listening,
     parse_local_ports,
     parse_meminfo,
     parse_nproc,
+    parse_proc_listening,
+    parse_ss_listening,
     parse_uname,
 )
 from gpuctl.probe.parse.npu_smi import parse_npu_details, parse_npu_info, parse_npu_mapping
@@ -150,14 +151,26 @@ def test_host_parsers() -> None:
 
 
 def test_listening_sockets_are_their_ports() -> None:
-    # `awk '$4 == "0A" { print $2 }' /proc/net/tcp /proc/net/tcp6` on a host with sshd and a backend
-    text = "00000000:0016\n0100007F:1F90\n00000000000000000000000000000000:0016\n00000000:7530\n"
-    assert parse_listening(text) == [22, 8080, 30000]
-    assert parse_listening("") == []
-    with pytest.raises(ParseError):
-        parse_listening("sl local_address\n")
-    facts = _facts(_sections(listening=Section(text, 0)))
-    assert facts.info.listening_ports == [22, 8080, 30000]
+    # `ss -ltn` (iproute2 6.1; old versions print "*:22") on a host with sshd, a resolver and a backend
+    ss = (
+        "State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n"
+        "LISTEN 0      128          0.0.0.0:22         0.0.0.0:*\n"
+        "LISTEN 0      4096   127.0.0.53%lo:53         0.0.0.0:*\n"
+        "LISTEN 0      2            0.0.0.0:30000      0.0.0.0:*\n"
+        "LISTEN 0      128             [::]:22            [::]:*\n"
+        "LISTEN     0      128          *:8080                     *:*\n"
+    )
+    assert parse_ss_listening(ss) == [22, 53, 8080, 30000]
+    # without ss: `awk '$4 == "0A" { print $2 }' /proc/net/tcp /proc/net/tcp6`
+    proc = "00000000:0016\n0100007F:1F90\n00000000000000000000000000000000:0016\n00000000:7530\n"
+    assert parse_proc_listening(proc) == [22, 8080, 30000]
+    assert parse_ss_listening("") == parse_proc_listening("") == []
+    for parse, garbled in ((parse_ss_listening, "LISTEN 0 128\n"), (parse_proc_listening, "sl local\n")):
+        with pytest.raises(ParseError):
+            parse(garbled)
+    assert _facts(_sections(listening=Section(ss, 0))).info.listening_ports == [22, 53, 8080, 30000]
+    fallback = _facts(_sections(**{"listening-proc": Section(proc, 0)}))
+    assert fallback.info.listening_ports == [22, 8080, 30000]
 
 
 def test_local_ports_become_host_facts_and_garbled_ones_a_warning() -> None:
@@ -367,6 +380,7 @@ def test_mangled_output_never_raises_anything_but_a_parse_error(
                 "df",
                 "local-ports",
                 "listening",
+                "listening-proc",
                 "os-release",
                 "nvidia-gpus",
                 "nvidia-list",

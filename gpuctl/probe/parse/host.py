@@ -1,6 +1,6 @@
 """Host facts: /etc/os-release, `uname -s -r -m`, `nproc`, /proc/meminfo, `df -PB1 DIR`, and the
 ephemeral and reserved local port ranges (/proc/sys/net/ipv4/ip_local_{port_range,reserved_ports}),
-and the listening TCP sockets' local addresses (/proc/net/tcp{,6})."""
+and the listening TCP sockets (`ss -ltn`, else /proc/net/tcp{,6})."""
 
 from __future__ import annotations
 
@@ -108,7 +108,22 @@ def _port_range(words: list[str], source: str) -> tuple[int, int]:
     return first, last
 
 
-def parse_listening(text: str) -> list[int]:
+def parse_ss_listening(text: str) -> list[int]:
+    """`ss -ltn` ("LISTEN 0 128 0.0.0.0:22 0.0.0.0:*", "[::]:22", "*:22" in old versions, after a
+    header line) → sorted ports."""
+    ports = set()
+    for line in filter(None, (line.strip() for line in clean_text(text).split("\n"))):
+        words = line.split()
+        if words[0] in ("State", "Netid"):
+            continue
+        port = words[3].rpartition(":")[2] if len(words) >= 5 else ""
+        if not port.isdigit():
+            raise ParseError("ss -ltn", f"not a listening socket: {line[:60]!r}")
+        ports.add(int(port))
+    return sorted(ports)
+
+
+def parse_proc_listening(text: str) -> list[int]:
     """Local addresses of listening sockets, as /proc/net/tcp and tcp6 write them ("0100007F:1F90",
     "00000000000000000000000000000000:7530": the port is the hex after the colon) → sorted ports."""
     ports = set()
