@@ -109,13 +109,14 @@ def test_a_container_that_exits_fails_with_its_last_log_lines(fleet) -> None:
     [change] = result.json["changes"]
     assert change["status"] == "failed" and "the container exited" in change["reason"], change["reason"]
     assert "the new containers were removed" in change["reason"]
-    assert "the new containers were removed" in change["reason"]
     assert any("exiting with status 1" in line for line in change["log_tail"])
     assert "last log lines" in fleet.gpuctl(*fleet.apply_args()).stdout
     assert fleet.containers() == {}
 
 
-def test_a_host_lost_during_the_apply_fails_its_changes_only(fleet, sandbox) -> None:
+def _apply_with_a_fault(fleet, sandbox, fault: str) -> dict[str, dict]:
+    """Apply two deployments, one on the CPU host and one on an RTX host; while the CPU host's
+    container loads, inject `fault` there. The apply's results by deployment (it must exit 1)."""
     fleet.use("cpu", "nvidia-2xrtx4090")
     fleet.write(
         "lost", "gguf", "cpu", "backend: llama-box\nenv: {GPUCTL_STUB_READY_AFTER: '30'}\n", offload=True
@@ -130,13 +131,17 @@ def test_a_host_lost_during_the_apply_fails_its_changes_only(fleet, sandbox) -> 
         cwd=fleet.root,
     )
     try:
-        wait_for(lambda: "gpuctl-lost-0" in fleet.containers("cpu"), 120, "the container on the host to lose")
-        sandbox.fault(fleet.host("cpu"), "link-down")
+        wait_for(lambda: "gpuctl-lost-0" in fleet.containers("cpu"), 120, "the container on the CPU host")
+        sandbox.fault(fleet.host("cpu"), fault)
         stdout, stderr = running.communicate(timeout=240)
     finally:
         running.kill()
     assert running.returncode == 1, stderr
-    results = {c["deployment"]: c for c in json.loads(stdout)["changes"]}
+    return {c["deployment"]: c for c in json.loads(stdout)["changes"]}
+
+
+def test_a_host_lost_during_the_apply_fails_its_changes_only(fleet, sandbox) -> None:
+    results = _apply_with_a_fault(fleet, sandbox, "link-down")
     assert results["kept"]["status"] == "done"
     assert results["lost"]["status"] == "failed" and "stopped answering" in results["lost"]["reason"]
     sandbox.fault(fleet.host("cpu"), "link-up")
@@ -264,27 +269,7 @@ def test_a_replacement_a_killed_apply_left_is_finished_or_undone(fleet) -> None:
 
 
 def test_docker_stopped_during_the_apply_fails_that_host_with_the_cause(fleet, sandbox) -> None:
-    fleet.use("cpu", "nvidia-2xrtx4090")
-    fleet.write(
-        "lost", "gguf", "cpu", "backend: llama-box\nenv: {GPUCTL_STUB_READY_AFTER: '30'}\n", offload=True
-    )
-    fleet.write("kept", "chat", "nvidia-2xrtx4090", QUICK + "parameters: [--max-model-len=4096]\n")
-    running = subprocess.Popen(
-        fleet.command(*fleet.apply_args("--json")),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=fleet.env,
-        cwd=fleet.root,
-    )
-    try:
-        wait_for(lambda: "gpuctl-lost-0" in fleet.containers("cpu"), 120, "the container on the host")
-        sandbox.fault(fleet.host("cpu"), "docker-stop")
-        stdout, stderr = running.communicate(timeout=240)
-    finally:
-        running.kill()
-    assert running.returncode == 1, stderr
-    results = {c["deployment"]: c for c in json.loads(stdout)["changes"]}
+    results = _apply_with_a_fault(fleet, sandbox, "docker-stop")
     assert results["kept"]["status"] == "done"
     lost = results["lost"]
     assert lost["status"] == "failed" and "Docker on the host does not answer" in lost["reason"], lost
