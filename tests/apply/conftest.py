@@ -142,6 +142,19 @@ class Fleet:
             *extra,
         ]
 
+    def start_apply(self, *extra: str, output: bool = False) -> subprocess.Popen[str]:
+        """An apply running in the background (to kill, or to fault its hosts meanwhile); with
+        `output`, its --json result and stderr can be read from the process."""
+        sink = subprocess.PIPE if output else subprocess.DEVNULL
+        return subprocess.Popen(
+            self.command(*self.apply_args(*extra)),
+            stdout=sink,
+            stderr=sink,
+            text=True,
+            env=self.env,
+            cwd=self.root,
+        )
+
     def apply(self, *extra: str, env: dict[str, str] | None = None) -> Run:
         return self.gpuctl(*self.apply_args("--json", *extra), env=env)
 

@@ -8,7 +8,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import time
 import uuid
 
@@ -122,14 +121,7 @@ def _apply_with_a_fault(fleet, sandbox, fault: str) -> dict[str, dict]:
         "lost", "gguf", "cpu", "backend: llama-box\nenv: {GPUCTL_STUB_READY_AFTER: '30'}\n", offload=True
     )
     fleet.write("kept", "chat", "nvidia-2xrtx4090", QUICK + "parameters: [--max-model-len=4096]\n")
-    running = subprocess.Popen(
-        fleet.command(*fleet.apply_args("--json")),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=fleet.env,
-        cwd=fleet.root,
-    )
+    running = fleet.start_apply("--json", output=True)
     try:
         wait_for(lambda: "gpuctl-lost-0" in fleet.containers("cpu"), 120, "the container on the CPU host")
         sandbox.fault(fleet.host("cpu"), fault)
@@ -165,13 +157,7 @@ def test_an_apply_killed_at_a_random_point_converges_on_the_next(fleet, seed: in
     fleet.remove("gone")
     fleet.write("extra", "gguf", "cpu", "backend: llama-box\n" + slow, offload=True)
     delay = random.Random(seed).uniform(0.5, 6.0)
-    running = subprocess.Popen(
-        fleet.command(*fleet.apply_args()),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=fleet.env,
-        cwd=fleet.root,
-    )
+    running = fleet.start_apply()
     time.sleep(delay)
     os.kill(running.pid, signal.SIGKILL)
     running.wait()
@@ -196,13 +182,7 @@ def test_an_apply_killed_at_a_random_point_converges_on_the_next(fleet, seed: in
 def kill_mid_replacement(fleet, profile: str, name: str) -> None:  # type: ignore[no-untyped-def]
     """Start an apply and SIGKILL it once it has renamed the old container `name` out of the way
     and started the new one (while it waits for the new one to serve)."""
-    running = subprocess.Popen(
-        fleet.command(*fleet.apply_args()),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=fleet.env,
-        cwd=fleet.root,
-    )
+    running = fleet.start_apply()
 
     def both() -> bool:
         names = list(fleet.containers(profile))
@@ -288,14 +268,7 @@ def test_two_applies_at_once(fleet, tmp_path) -> None:
     fleet.write(
         "slow", "gguf", "cpu", "backend: llama-box\nenv: {GPUCTL_STUB_READY_AFTER: '8'}\n", offload=True
     )
-    first = subprocess.Popen(
-        fleet.command(*fleet.apply_args("--json")),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=fleet.env,
-        cwd=fleet.root,
-    )
+    first = fleet.start_apply("--json", output=True)
     try:
         wait_for(lambda: "gpuctl-slow-0" in fleet.containers("cpu"), 120, "the first apply's container")
         fleet.write("other", "gguf", "cpu", "backend: llama-box\n", offload=True)
