@@ -120,6 +120,20 @@ class Fleet:
             return None
         return readiness.from_labels(tags) if isinstance(tags, dict) else None
 
+    def log_tail(self, host: str, container: str) -> list[str]:
+        """The last lines of a failed container's log, secrets scrubbed, for the report."""
+        return [
+            self.reporter.scrub(line) for line in operations.logs(self.session, host, container, LOG_LINES)
+        ]
+
+    def serves_again(self, host: str, ready: Readiness, name: str, label: str) -> str:
+        """Wait for an old container brought back by a rollback; the end of the report's sentence."""
+        try:
+            self.wait_ready(host, ready, name, [], label)
+        except UnitFailed as failure:
+            return f"; rolled back, but the old container does not serve again: {failure.reason}"
+        return f"; rolled back: the old {name} serves again"
+
     def poll(
         self, host: str, container: str, port: int | None = None, path: str | None = None
     ) -> readiness.Poll:
@@ -260,8 +274,7 @@ class ReplicaRollout:
         """Undo what this unit did; the sentence for the report and the failed container's log."""
         log_tail: list[str] = []
         if failure.container and failure.host:
-            lines = operations.logs(self.session, failure.host, failure.container, LOG_LINES)
-            log_tail = [self.fleet.reporter.scrub(line) for line in lines]
+            log_tail = self.fleet.log_tail(failure.host, failure.container)
         problems: list[str] = []
 
         def undo(host: str, command: str, what: str) -> bool:
@@ -314,8 +327,4 @@ class ReplicaRollout:
         ready = self.fleet.labelled_readiness(old.host, old.id) or spec.readiness.model_copy(
             update={"port": old.port}
         )
-        try:
-            self.fleet.wait_ready(old.host, ready, old.name, [], f"{self.unit.name} (rollback)")
-        except UnitFailed as failure:
-            return f"; rolled back, but the old container does not serve again: {failure.reason}"
-        return f"; rolled back: the old {old.name} serves again"
+        return self.fleet.serves_again(old.host, ready, old.name, f"{self.unit.name} (rollback)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from gpuctl.apply import docker, operations
-from gpuctl.apply.replica import LOG_LINES, Fleet, UnitFailed
+from gpuctl.apply.replica import Fleet, UnitFailed
 from gpuctl.apply.results import ChangeResult, Status
 from gpuctl.apply.rollout import Leftover
 
@@ -64,8 +64,7 @@ class Resume:
     def _undo(self, failure: UnitFailed, begin: float) -> ChangeResult:
         """Remove the new container and bring the old one back under its name."""
         old, new, session = self.old, self.new, self.fleet.session
-        lines = operations.logs(session, new.host, new.name, LOG_LINES)
-        log_tail = [self.fleet.reporter.scrub(line) for line in lines]
+        log_tail = self.fleet.log_tail(new.host, new.name)
         steps = [(new.host, docker.remove_command(new.id), f"removing {new.name}")]
         if self.leftover.renamed:
             steps += [
@@ -95,8 +94,4 @@ class Resume:
         ready = self.fleet.labelled_readiness(old.host, old.id)
         if ready is None or ready.address is not None:
             return f"; rolled back: the old {name} on {old.host} was started again"
-        try:
-            self.fleet.wait_ready(old.host, ready, name, [], f"{self.leftover.name} (rollback)")
-        except UnitFailed as failure:
-            return f"; rolled back, but the old container does not serve again: {failure.reason}"
-        return f"; rolled back: the old {name} on {old.host} serves again"
+        return self.fleet.serves_again(old.host, ready, name, f"{self.leftover.name} (rollback)")
